@@ -1,0 +1,41 @@
+"""Where the local stack lives and which ports it takes."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class StackSettings(BaseSettings):
+    """The local stack's knobs, from `BILLING_STACK_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="BILLING_STACK_", extra="ignore")
+
+    dir: Path = Field(PROJECT_ROOT / ".stack", description="Data, logs and pid files of the stack.")
+    kafka_port: int = Field(9092, description="Kafka client listener on 127.0.0.1.")
+    kafka_controller_port: int = Field(9093, description="KRaft controller listener on 127.0.0.1.")
+    kafka_heap: str = Field("768m", description="Broker JVM heap (-Xms and -Xmx).")
+    java: str = Field("java", description="The java executable (17 or newer).")
+    mvn: str = Field("mvn", description="The Maven executable that resolves the broker's jars.")
+    pg_port: int = Field(55432, description="PostgreSQL port on 127.0.0.1.")
+    pg_database: str = Field("billing", description="The one database; each service owns a schema.")
+    pg_user: str = Field("billing", description="The role the services log in as.")
+    pg_password: SecretStr = Field(SecretStr("billing-local"), description="That role's password.")
+    pg_bin: Path | None = Field(None, description="Folder of PostgreSQL's server binaries; found if unset.")
+    start_timeout_s: float = Field(90.0, description="How long start waits for each part to answer.")
+
+    @property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def pg_dsn(self) -> str:
+        return (
+            f"postgresql://{self.pg_user}:{self.pg_password.get_secret_value()}"
+            f"@127.0.0.1:{self.pg_port}/{self.pg_database}"
+        )

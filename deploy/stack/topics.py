@@ -1,0 +1,47 @@
+"""Creates every topic of shared.topics with its partition count, idempotently."""
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from shared.topics import topic_partitions
+
+from .process import StackError
+
+
+async def ensure_topics(bootstrap: str, timeout_s: float = 60.0) -> list[str]:
+    """Create the topics that are missing; return their names. Existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.start()
+            break
+        except KafkaError as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StackError(f"Kafka at {bootstrap} does not answer: {exc}") from exc
+            await asyncio.sleep(0.5)
+    try:
+        wanted = topic_partitions()
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
+        if missing:
+            await admin.create_topics(missing)
+        await _await_metadata(admin, set(wanted), deadline)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def _await_metadata(admin: AIOKafkaAdminClient, names: set[str], deadline: float) -> None:
+    """Topic creation is asynchronous in KRaft: wait until every partition has a leader."""
+    while True:
+        described = await admin.describe_topics(list(names))
+        ready = all(t["error_code"] == 0 and t["partitions"]
+                    and all(p["leader"] >= 0 for p in t["partitions"]) for t in described)
+        if ready:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise StackError("Kafka created the topics but not every partition has a leader yet.")
+        await asyncio.sleep(0.3)

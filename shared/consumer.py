@@ -1,0 +1,106 @@
+"""Batch consumption with the offset committed only after the batch's effects.
+
+FastStream's Kafka default commits before the handler runs (at most once).
+Here every input is consumed in batches with `NACK_ON_ERROR`: the consumer's
+positions are committed after the handler returns, that is after its database
+transaction and its dead letters, and an exception rewinds every partition of
+the batch to its first record. The commit covers every assigned partition,
+which is safe because a batch holds everything fetched since the last one;
+the database, with its UNIQUE business ids, stays the source of truth for
+what a redelivered record already did.
+"""
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from shared.topics import Topic
+
+from .dead_letters import Accepted, DeadLetterSink, Rejected, screen
+from .logging import get_logger
+from .metrics import ServiceMetrics
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+
+# Returns the records the service refuses for business reasons (unknown
+# account, no rate, …); they go to the DLQ before the commit.
+Process = Callable[[list[Accepted]], Awaitable[Sequence[Rejected]]]
+
+RETRY_BACKOFF_S = 1.0
+
+
+async def _headerless(records: tuple[ConsumerRecord, ...], original: Callable[..., Any]) -> Any:
+    """Drop headers before FastStream reads them: a hostile header (bad UTF-8, a JSON
+    content-type on a broken body) must not fail the batch before the gate sees it."""
+    return await original(tuple(dataclasses.replace(r, headers=()) for r in records))
+
+
+async def _undecoded(_: Any) -> None:
+    """Leave values as bytes; `shared.dead_letters.screen` decodes them against the contract."""
+    return None
+
+
+async def validate_only(accepted: list[Accepted]) -> Sequence[Rejected]:
+    """The process of an input whose business handling is not built yet: the gate alone
+    (contract validation and dead letters) runs, and valid records are committed."""
+    return ()
+
+
+@dataclass(frozen=True)
+class Input:
+    """One topic a service consumes, and what it does with a batch of it.
+
+    Several services read some topics (the directory); only the topic's owner
+    writes its dead letters, so that one refused record is one dead letter.
+    The others skip what the owner refuses.
+    """
+
+    topic: Topic
+    description: str
+    process: Process = validate_only
+    owns_dead_letters: bool = True
+
+
+def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSettings, group_id: str,
+                      sink: DeadLetterSink, metrics: ServiceMetrics) -> None:
+    """Register a batch subscriber of `spec.topic` that screens, processes, dead-letters, then commits."""
+    topic, process = spec.topic, spec.process
+    topic_label = (metrics.service, topic.name)
+
+    @broker.subscriber(
+        topic.name, group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest", max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
+        max_poll_interval_ms=600_000, title=f"{topic.name}:consume", description=spec.description,
+    )
+    async def handle(message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
+        started = time.perf_counter()
+        try:
+            accepted, rejected = screen(records, settings.kafka.max_message_bytes)
+            refused = await process(accepted)
+            if not spec.owns_dead_letters:
+                metrics.skipped.labels(*topic_label).inc(len(rejected))
+                rejected = []
+            await sink.send([*rejected, *refused])
+        except Exception:
+            metrics.batch_failures.labels(*topic_label).inc()
+            first = records[0]
+            log.exception("batch failed; rewinding for redelivery", topic=topic.name,
+                          partition=first.partition, offset=first.offset, records=len(records))
+            # A failing dependency (database restarting, broker electing) gets a
+            # moment before the same records come back; NackMessage has no backoff.
+            await asyncio.sleep(RETRY_BACKOFF_S)
+            raise
+        metrics.batch_size.labels(*topic_label).observe(len(records))
+        metrics.batch_seconds.labels(*topic_label).observe(time.perf_counter() - started)
+

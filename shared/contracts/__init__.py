@@ -1,0 +1,120 @@
+"""The billing contract (CONTRACT.md v1) as pydantic models, and how to read and write them.
+
+Services import from here: `decode`/`encode` for record values, the message
+models to build what they publish, `DeadLetter.build` for refusals.
+"""
+
+from shared.contracts.balance_events import (
+    BalanceDepleted,
+    BalanceEvent,
+    BalanceLow,
+    BalanceRestored,
+    TopupRequested,
+)
+from shared.contracts.base import (
+    Amount,
+    BillingModel,
+    Category,
+    ContractModel,
+    CountryCode,
+    Currency,
+    Id,
+    IsoDate,
+    Month,
+    Name,
+    Rate,
+    UnixSeconds,
+    UtcDateTime,
+    unix_seconds_to_utc,
+)
+from shared.contracts.commands import Command, MonthClose
+from shared.contracts.directory import (
+    AutoRenewal,
+    BillingAddress,
+    ChannelAdded,
+    ChannelCancelled,
+    ClientUpserted,
+    DirectoryEvent,
+    License,
+    PartnerUpserted,
+    Plan,
+)
+from shared.contracts.dlq import ContractViolation, DeadLetter, DeadLetterError, DeadLetterSource, ErrorCode
+from shared.contracts.invoices import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSummary,
+    LineCode,
+    Recipient,
+    Tax,
+    TaxTreatment,
+)
+from shared.contracts.payments import Account, PaymentEvent, PaymentMethod, PaymentSucceeded, RefundSucceeded
+from shared.contracts.ratecards import RateCard, RateLine
+from shared.contracts.registry import ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode
+from shared.contracts.status import Conversation, ConversationOrigin, MessageStatus, Pricing, Status
+
+__all__ = [
+    "ADAPTERS",
+    "DEFAULT_MAX_BYTES",
+    "Account",
+    "Amount",
+    "AutoRenewal",
+    "BalanceDepleted",
+    "BalanceEvent",
+    "BalanceLow",
+    "BalanceRestored",
+    "BillingAddress",
+    "BillingModel",
+    "Category",
+    "ChannelAdded",
+    "ChannelCancelled",
+    "ClientUpserted",
+    "Command",
+    "ContractModel",
+    "ContractViolation",
+    "Conversation",
+    "ConversationOrigin",
+    "CountryCode",
+    "Currency",
+    "DeadLetter",
+    "DeadLetterError",
+    "DeadLetterSource",
+    "DirectoryEvent",
+    "ErrorCode",
+    "Id",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceSummary",
+    "IsoDate",
+    "License",
+    "LineCode",
+    "MessageStatus",
+    "Month",
+    "MonthClose",
+    "Name",
+    "PartnerUpserted",
+    "PaymentEvent",
+    "PaymentMethod",
+    "PaymentSucceeded",
+    "Plan",
+    "Pricing",
+    "Rate",
+    "RateCard",
+    "RateLine",
+    "Recipient",
+    "RefundSucceeded",
+    "Status",
+    "Tax",
+    "TaxTreatment",
+    "TopupRequested",
+    "UnixSeconds",
+    "UtcDateTime",
+    "adapter_for",
+    "decode",
+    "describe_errors",
+    "encode",
+    "unix_seconds_to_utc",
+]

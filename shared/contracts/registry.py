@@ -1,0 +1,115 @@
+"""Which contract each topic carries, and the one way to read and write its values.
+
+Every consumer decodes through `decode`, so every service refuses the same
+messages with the same dead-letter codes and messages (CONTRACT.md §3.8).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from shared import topics
+from shared.contracts.balance_events import BalanceEvent
+from shared.contracts.base import ContractModel
+from shared.contracts.commands import Command
+from shared.contracts.directory import DirectoryEvent
+from shared.contracts.dlq import ContractViolation, DeadLetter, ErrorCode
+from shared.contracts.invoices import Invoice
+from shared.contracts.payments import PaymentEvent
+from shared.contracts.ratecards import RateCard
+from shared.contracts.status import MessageStatus
+
+DEFAULT_MAX_BYTES = 64 * 1024
+_MAX_REPORTED_ERRORS = 3
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True)
+class _Contract:
+    adapter: TypeAdapter[Any]
+    # pydantic puts the tag in front of every error location of a tagged union;
+    # it is dropped so messages read "amount: ...", not "payment.succeeded.amount: ...".
+    tagged: bool
+
+
+_DEAD_LETTER = _Contract(TypeAdapter(DeadLetter), tagged=False)
+_CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
+    {
+        topics.MESSAGE_STATUS.name: _Contract(TypeAdapter(MessageStatus), tagged=False),
+        topics.DIRECTORY.name: _Contract(TypeAdapter(DirectoryEvent), tagged=True),
+        topics.RATECARDS.name: _Contract(TypeAdapter(RateCard), tagged=False),
+        topics.PAYMENTS.name: _Contract(TypeAdapter(PaymentEvent), tagged=True),
+        topics.COMMANDS.name: _Contract(TypeAdapter(Command), tagged=True),
+        topics.BALANCE_EVENTS.name: _Contract(TypeAdapter(BalanceEvent), tagged=True),
+        topics.INVOICES.name: _Contract(TypeAdapter(Invoice), tagged=False),
+        **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
+    }
+)
+
+ADAPTERS: Mapping[str, TypeAdapter[Any]] = MappingProxyType({name: c.adapter for name, c in _CONTRACTS.items()})
+"""Topic name → the TypeAdapter of what the topic carries (external topics and their DLQs)."""
+
+
+def adapter_for(topic: str) -> TypeAdapter[Any]:
+    """The TypeAdapter of `topic`; KeyError for a topic without a contract."""
+    return _contract_for(topic).adapter
+
+
+def _contract_for(topic: str) -> _Contract:
+    try:
+        return _CONTRACTS[topic]
+    except KeyError:
+        raise KeyError(f"no contract is registered for topic {topic!r}") from None
+
+
+def decode(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) -> ContractModel:
+    """The model in a record value of `topic`, or ContractViolation with its dead-letter code."""
+    contract = _contract_for(topic)
+    if value is None:
+        raise ContractViolation(ErrorCode.MALFORMED_JSON, "value is null (no payload)")
+    # Before any parsing: the limit exists so that a huge value costs nothing.
+    if len(value) > max_bytes:
+        raise ContractViolation(ErrorCode.TOO_LARGE, f"value is {len(value)} bytes, the limit is {max_bytes}")
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractViolation(ErrorCode.MALFORMED_JSON, f"value is not valid UTF-8 (byte {exc.start})") from None
+    # Checked here because a pydantic "Input should be an object" would read as a schema error.
+    if value.lstrip(_JSON_WHITESPACE)[:1] != b"{":
+        raise ContractViolation(ErrorCode.MALFORMED_JSON, "value is not a JSON object")
+    try:
+        model: ContractModel = contract.adapter.validate_json(value)
+    except ValidationError as exc:
+        # `from None`: the ValidationError's text repeats the input, which may hold
+        # personal data (a recipient's phone number) that must not reach a traceback.
+        errors = exc.errors(include_url=False, include_input=False)
+        for error in errors:
+            if error["type"] == "json_invalid":
+                raise ContractViolation(ErrorCode.MALFORMED_JSON, error["msg"]) from None
+        raise ContractViolation(ErrorCode.SCHEMA_INVALID, describe_errors(errors, contract.tagged)) from None
+    return model
+
+
+def describe_errors(errors: list[ErrorDetails], tagged: bool = False) -> str:
+    """A short message like `status.timestamp: Field required`, at most three errors joined by "; "."""
+    return "; ".join(_describe(error, tagged) for error in errors[:_MAX_REPORTED_ERRORS])
+
+
+def _describe(error: ErrorDetails, tagged: bool) -> str:
+    if error["type"] == "union_tag_not_found":
+        return "type: Field required"
+    if error["type"] == "union_tag_invalid":
+        expected = (error.get("ctx") or {}).get("expected_tags", "")
+        return f"type: Input should be one of {expected}"
+    loc = error["loc"][1:] if tagged else error["loc"]
+    path = ".".join(str(part) for part in loc)
+    return f"{path}: {error['msg']}" if path else error["msg"]
+
+
+def encode(model: ContractModel) -> bytes:
+    """The compact JSON record value of a contract model, unknown (extra) fields included."""
+    return model.model_dump_json(by_alias=True, exclude_none=False).encode("utf-8")

@@ -1,0 +1,83 @@
+"""The gate at every input: decode a batch, send what cannot be accepted to its DLQ.
+
+A refused record is never dropped and never blocks its partition: it is
+written to `<topic>.dlq` with the §3.8 envelope (original key, the payload as
+text) before the batch's offsets are committed. Logs name the record by topic,
+partition, offset and error code, never by its payload, which may carry
+personal data.
+"""
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+
+from shared.contracts import ContractViolation, DeadLetter, ErrorCode, decode, encode
+from shared.topics import Topic
+
+from .logging import get_logger
+from .metrics import ServiceMetrics
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    record: ConsumerRecord
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    record: ConsumerRecord
+    code: ErrorCode
+    reason: str
+
+
+def screen(records: Iterable[ConsumerRecord], max_bytes: int) -> tuple[list[Accepted], list[Rejected]]:
+    """Split records into decoded contract messages and contract violations, keeping order."""
+    accepted: list[Accepted] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            accepted.append(Accepted(record, decode(record.topic, record.value, max_bytes)))
+        except ContractViolation as violation:
+            rejected.append(Rejected(record, violation.code, violation.message))
+    return accepted, rejected
+
+
+class DeadLetterSink:
+    """Publishes refused records to the DLQ twin of their topic."""
+
+    def __init__(self, broker: KafkaBroker, topics: Sequence[Topic], metrics: ServiceMetrics) -> None:
+        self._metrics = metrics
+        self._publishers = {
+            t.name: broker.publisher(
+                t.dlq, title=f"{t.dlq}:publish",
+                description=f"Records of {t.name} that were refused, with the reason (CONTRACT.md §3.8).",
+                schema=DeadLetter)
+            for t in topics
+        }
+
+    async def send(self, rejected: Sequence[Rejected | tuple[ConsumerRecord, ErrorCode, str]]) -> None:
+        """Publish every dead letter and wait until the broker has them all."""
+        if rejected:
+            await asyncio.gather(*(self._send_one(*self._fields(r)) for r in rejected))
+
+    @staticmethod
+    def _fields(r: Rejected | tuple[ConsumerRecord, ErrorCode, str]) -> tuple[ConsumerRecord, ErrorCode, str]:
+        return (r.record, r.code, r.reason) if isinstance(r, Rejected) else r
+
+    async def _send_one(self, record: ConsumerRecord, code: ErrorCode, reason: str) -> None:
+        letter = DeadLetter.build(
+            code=code, message=reason, topic=record.topic, partition=record.partition,
+            offset=record.offset, key=record.key, payload=record.value or b"",
+            failed_at=datetime.now(UTC))
+        await self._publishers[record.topic].publish(encode(letter), key=record.key)
+        self._metrics.dead_letters.labels(self._metrics.service, record.topic, str(code)).inc()
+        log.warning("record refused", topic=record.topic, partition=record.partition,
+                    offset=record.offset, code=str(code), reason=reason)

@@ -1,0 +1,112 @@
+"""The frame every service runs in: a FastStream app behind an ASGI server.
+
+It wires the parts every service has (logging, metrics, the broker, the
+database pool after migrating the service's schema) and serves
+`/health/live`, `/health/ready` and `/metrics`. uvicorn turns SIGTERM into a
+graceful shutdown: the subscribers stop taking batches, the batch in hand
+finishes and commits, then the broker and the pool close.
+"""
+
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import make_asgi_app
+
+from .consumer import Input, subscribe_batches
+from .db import create_pool, migrate_async, ping
+from .dead_letters import DeadLetterSink
+from .kafka import make_broker
+from .logging import configure_logging, get_logger
+from .metrics import ServiceMetrics
+from .settings import ServiceSettings
+
+
+class Runtime:
+    """What a service's handlers share: settings, broker, metrics and (once started) the pool."""
+
+    def __init__(self, name: str, schema: str, migrations: Path, settings: ServiceSettings) -> None:
+        configure_logging(settings.log_level, settings.log_json)
+        self.name = name
+        self.schema = schema
+        self.migrations = migrations
+        self.settings = settings
+        self.log = get_logger(name, service=name)
+        self.metrics = ServiceMetrics(name)
+        self.broker: KafkaBroker = make_broker(settings.kafka, f"billing-{name}", self.metrics.registry)
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name}: the database pool is used before start-up")
+        return self._pool
+
+    async def open_database(self) -> None:
+        applied = await migrate_async(self.settings.db, self.schema, self.migrations)
+        if applied:
+            self.log.info("migrations applied", schema=self.schema, migrations=applied)
+        self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}")
+
+    async def close_database(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def ready(self) -> bool:
+        return self._pool is not None and await ping(self._pool) and await self.broker.ping(2.0)
+
+
+def build_app(runtime: Runtime, title: str, description: str,
+              on_started: Callable[[], Awaitable[None]] | None = None) -> AsgiFastStream:
+    """The ASGI app of one service: broker lifecycle, database, probes and metrics."""
+
+    @get(include_in_schema=False)
+    async def live(scope: object) -> AsgiResponse:
+        return AsgiResponse(b"ok", 200)
+
+    @get(include_in_schema=False)
+    async def ready(scope: object) -> AsgiResponse:
+        if await runtime.ready():
+            return AsgiResponse(b"ready", 200)
+        return AsgiResponse(b"not ready", 503)
+
+    app = AsgiFastStream(
+        runtime.broker,
+        asgi_routes=[("/health/live", live), ("/health/ready", ready),
+                     ("/metrics", make_asgi_app(runtime.metrics.registry))],
+        on_startup=[runtime.open_database],
+        after_startup=[on_started] if on_started else [],
+        after_shutdown=[runtime.close_database],
+        specification=AsyncAPI(title=title, description=description, version="1.0.0"),
+        logger=runtime.log,
+    )
+    return app
+
+
+def serve(app: AsgiFastStream, settings: ServiceSettings) -> None:
+    """Run until SIGTERM/SIGINT; uvicorn drives the lifespan, our logging config stays."""
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the
+    # handler that was there before it: make that one report the clean stop as 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                access_log=False, timeout_graceful_shutdown=30, lifespan="on")
+
+
+def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, description: str,
+                  on_started: Callable[[], Awaitable[None]] | None = None) -> AsgiFastStream:
+    """Subscribe every input in batches, with a DLQ publisher for each topic the service owns."""
+    settings = runtime.settings
+    group_id = getattr(settings, "group_id", f"billing-{runtime.name}")
+    sink = DeadLetterSink(runtime.broker, [i.topic for i in inputs if i.owns_dead_letters],
+                          runtime.metrics)
+    for spec in inputs:
+        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
+                          sink=sink, metrics=runtime.metrics)
+    return build_app(runtime, title, description, on_started)

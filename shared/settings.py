@@ -1,0 +1,103 @@
+"""Configuration: one pydantic-settings class per service, sharing Kafka and database parts.
+
+Every value comes from environment variables (or a `.env` file), secrets as
+`SecretStr` so they never reach a log or a repr. The service classes read
+`BILLING_<SERVICE>_*`; the shared parts read `BILLING_KAFKA_*` and
+`BILLING_DB_*`, so one deployment sets them once for all three services.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", env_file_encoding="utf-8",
+                              extra="ignore", env_nested_delimiter="__")
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster (`BILLING_KAFKA_*`)."""
+
+    model_config = _config("BILLING_KAFKA_")
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Transport security towards the brokers.")
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*.")
+    sasl_username: str | None = Field(None, description="This service's Kafka principal.")
+    sasl_password: SecretStr | None = Field(None, description="That principal's password.")
+    ssl_cafile: Path | None = Field(None, description="CA bundle that signed the brokers' certificates.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS.")
+    max_message_bytes: int = Field(
+        64 * 1024, description="Input values larger than this go to the DLQ as too_large.")
+
+
+class DatabaseSettings(BaseSettings):
+    """How to reach PostgreSQL (`BILLING_DB_*`)."""
+
+    model_config = _config("BILLING_DB_")
+
+    host: str = Field("127.0.0.1", description="Server host.")
+    port: int = Field(55432, description="Server port (the local stack's default).")
+    name: str = Field("billing", description="Database; each service owns one schema in it.")
+    user: str = Field("billing", description="Role the service logs in as.")
+    password: SecretStr = Field(SecretStr("billing-local"), description="That role's password.")
+    pool_min: int = Field(1, description="Connections kept open.")
+    pool_max: int = Field(8, description="Upper bound of the pool.")
+    command_timeout_s: float = Field(
+        30.0, description="Per-statement timeout; without one a connection can hang after a server crash.")
+
+    def dsn(self) -> str:
+        return (f"postgresql://{self.user}:{self.password.get_secret_value()}"
+                f"@{self.host}:{self.port}/{self.name}")
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has: its Kafka and database parts, HTTP probes and logging."""
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka connection.")
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="PostgreSQL connection.")
+    http_host: str = Field("127.0.0.1", description="Bind address of /health/* and /metrics.")
+    http_port: int = Field(8080, description="Port of /health/* and /metrics.")
+    log_level: str = Field("INFO", description="Lowest level logged.")
+    log_json: bool | None = Field(None, description="JSON logs; by default JSON unless on a terminal.")
+    batch_max_records: int = Field(500, description="Most records handled in one batch.")
+    batch_timeout_ms: int = Field(100, description="Longest wait to fill a batch.")
+
+
+class UsageIngestSettings(ServiceSettings):
+    """The usage ingest service (`BILLING_USAGE_INGEST_*`)."""
+
+    model_config = _config("BILLING_USAGE_INGEST_")
+
+    http_port: int = Field(8081, description="Port of /health/* and /metrics.")
+    group_id: str = Field("billing-usage-ingest", description="Kafka consumer group.")
+    phone_hash_key: SecretStr = Field(
+        SecretStr(""), description="HMAC key for recipient numbers (they are never stored in clear).")
+    unknown_channel_hold_s: float = Field(
+        3600.0, description="How long a status of an unknown channel is held before its DLQ.")
+
+
+class BalanceSettings(ServiceSettings):
+    """The balance service (`BILLING_BALANCE_*`)."""
+
+    model_config = _config("BILLING_BALANCE_")
+
+    http_port: int = Field(8082, description="Port of /health/* and /metrics.")
+    group_id: str = Field("billing-balance", description="Kafka consumer group.")
+
+
+class InvoicingSettings(ServiceSettings):
+    """The invoicing service (`BILLING_INVOICING_*`)."""
+
+    model_config = _config("BILLING_INVOICING_")
+
+    http_port: int = Field(8083, description="Port of /health/* and /metrics.")
+    group_id: str = Field("billing-invoicing", description="Kafka consumer group.")
+    close_grace_period_s: float = Field(
+        6 * 3600.0, description="How long after a month's end it is closed without a command.")

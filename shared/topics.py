@@ -1,0 +1,53 @@
+"""Every Kafka topic the platform uses, with its partition count.
+
+The external topics are fixed by the contract (CONTRACT.md §2); the internal
+ones are ours. Partition counts are chosen, not defaulted: they bound how many
+instances of a consumer group can share the work, and a topic's key decides
+which records keep their order. Counts can grow later, never shrink, and
+growing one re-maps keys, so they start with headroom for the hot topics.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    external: bool
+    key: str
+    has_dlq: bool = False
+
+    @property
+    def dlq(self) -> str:
+        if not self.has_dlq:
+            raise ValueError(f"{self.name} has no dead-letter topic")
+        return f"{self.name}.dlq"
+
+
+# Inputs from other systems: each has a .dlq twin (CONTRACT.md §3.8).
+MESSAGE_STATUS = Topic("wa.message-status.v1", 12, True, "channel_id", has_dlq=True)
+DIRECTORY = Topic("billing.directory.v1", 3, True, "partner_id", has_dlq=True)
+RATECARDS = Topic("billing.ratecards.v1", 1, True, "currency", has_dlq=True)
+PAYMENTS = Topic("billing.payments.v1", 6, True, "balance owner id", has_dlq=True)
+COMMANDS = Topic("billing.commands.v1", 1, True, "month", has_dlq=True)
+
+# Outputs to other systems.
+BALANCE_EVENTS = Topic("billing.balance-events.v1", 6, True, "balance owner id")
+INVOICES = Topic("billing.invoices.v1", 6, True, "recipient id")
+
+# Internal: priced usage, keyed by the balance it debits so that every debit
+# of one balance is applied by one consumer, in order.
+USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id")
+
+INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
+ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED)
+
+DLQ_PARTITIONS = 1
+
+
+def topic_partitions() -> dict[str, int]:
+    """Name → partition count of every topic the stack must create, DLQs included."""
+    counts = {t.name: t.partitions for t in ALL_TOPICS}
+    counts.update({t.dlq: DLQ_PARTITIONS for t in ALL_TOPICS if t.has_dlq})
+    return counts

@@ -1,0 +1,49 @@
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from .stack import Endpoints, real_stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Endpoints]:
+    with real_stack() as endpoints:
+        yield endpoints
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short id that keeps one test's records apart from every other test's."""
+    return uuid.uuid4().hex[:10]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_env(stack: Endpoints, prefix: str, **extra: str) -> dict[str, str]:
+    """Environment for a service process pointed at the test stack."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    env.update({
+        "BILLING_KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+        "BILLING_DB_HOST": stack.db.host,
+        "BILLING_DB_PORT": str(stack.db.port),
+        "BILLING_DB_NAME": stack.db.name,
+        "BILLING_DB_USER": stack.db.user,
+        "BILLING_DB_PASSWORD": stack.db.password.get_secret_value(),
+        f"{prefix}LOG_JSON": "true",
+        f"{prefix}HTTP_PORT": str(free_port()),
+    })
+    env.update(extra)
+    return env

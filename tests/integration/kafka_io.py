@@ -1,0 +1,70 @@
+"""Small real-Kafka helpers for the tests: publish records, read them back."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import RecordMetadata
+
+
+async def publish(bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]],
+                  headers: Sequence[tuple[str, bytes]] = ()) -> list[RecordMetadata]:
+    """Publish (key, value) pairs in order and return where each landed."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                max_request_size=4 * 1024 * 1024)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=v, key=k, headers=list(headers)) for k, v in records]
+        return [await f for f in futures]
+    finally:
+        await producer.stop()
+
+
+async def read_at(bootstrap: str, where: RecordMetadata) -> ConsumerRecord:
+    """The one record at a topic-partition-offset."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(where.topic, where.partition)
+        consumer.assign([tp])
+        consumer.seek(tp, where.offset)
+        return await asyncio.wait_for(consumer.getone(tp), timeout=10)
+    finally:
+        await consumer.stop()
+
+
+async def collect(bootstrap: str, topic: str, match: Callable[[ConsumerRecord], bool], count: int,
+                  timeout_s: float = 30.0) -> list[ConsumerRecord]:
+    """Read `topic` from the beginning until `count` records match (or the time is up)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[ConsumerRecord] = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or
+                                                               await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(found) < count and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            found.extend(r for records in batch.values() for r in records if match(r))
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # the cache is empty right after start
+    return consumer.partitions_for_topic(topic) or set()
+
+
+async def committed_offsets(bootstrap: str, group_id: str) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+        return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+    finally:
+        await admin.close()

@@ -1,0 +1,30 @@
+"""Each service's schema is created and migrated at start-up, once, however often it starts."""
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.db import create_pool, migrate
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
+
+
+@pytest.mark.parametrize("service", ["usage_ingest", "balance", "invoicing"])
+async def test_migrations_apply_once_into_the_services_own_schema(stack, unique, service):
+    """A second run applies nothing; the tables live in the service's schema, seen through its pool."""
+    schema = f"t_{service}_{unique}"
+    first = migrate(stack.db, schema, SERVICES / service / "migrations")
+    second = migrate(stack.db, schema, SERVICES / service / "migrations")
+    assert first and "0001_outbox" in first
+    assert second == []
+    pool = await create_pool(stack.db, schema, "test")
+    try:
+        assert await pool.fetchval("SELECT current_schema()") == schema
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await pool.execute("INSERT INTO outbox (event_id, topic, value) VALUES "
+                               "('e1', 't', 'v'), ('e1', 't', 'v')")
+    finally:
+        await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await pool.close()
