@@ -24,6 +24,12 @@ from .metrics import ServiceMetrics
 
 log = get_logger(__name__)
 
+# Kafka refuses records over ~1 MiB by default. A refused value near that size,
+# escaped into the envelope's JSON, could outgrow it, and a dead letter that
+# cannot be published would block its partition forever. Such a payload is cut.
+MAX_DEAD_LETTER_BYTES = 512 * 1024
+TRUNCATED_PAYLOAD_CHARS = MAX_DEAD_LETTER_BYTES // 8
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
@@ -50,6 +56,22 @@ def screen(records: Iterable[ConsumerRecord], max_bytes: int) -> tuple[list[Acce
     return accepted, rejected
 
 
+def envelope(record: ConsumerRecord, code: ErrorCode, reason: str) -> bytes:
+    """The §3.8 dead letter of `record`, small enough to publish whatever the record held."""
+    payload = record.value or b""
+    failed_at = datetime.now(UTC)
+    value = encode(DeadLetter.build(code=code, message=reason, topic=record.topic,
+                                    partition=record.partition, offset=record.offset,
+                                    key=record.key, payload=payload, failed_at=failed_at))
+    if len(value) <= MAX_DEAD_LETTER_BYTES:
+        return value
+    text = payload.decode("utf-8", errors="replace")[:TRUNCATED_PAYLOAD_CHARS]
+    note = f"{reason} (payload truncated to its first {len(text)} characters of {len(payload)} bytes)"
+    return encode(DeadLetter.build(code=code, message=note, topic=record.topic,
+                                   partition=record.partition, offset=record.offset,
+                                   key=record.key, payload=text.encode(), failed_at=failed_at))
+
+
 class DeadLetterSink:
     """Publishes refused records to the DLQ twin of their topic."""
 
@@ -73,11 +95,7 @@ class DeadLetterSink:
         return (r.record, r.code, r.reason) if isinstance(r, Rejected) else r
 
     async def _send_one(self, record: ConsumerRecord, code: ErrorCode, reason: str) -> None:
-        letter = DeadLetter.build(
-            code=code, message=reason, topic=record.topic, partition=record.partition,
-            offset=record.offset, key=record.key, payload=record.value or b"",
-            failed_at=datetime.now(UTC))
-        await self._publishers[record.topic].publish(encode(letter), key=record.key)
+        await self._publishers[record.topic].publish(envelope(record, code, reason), key=record.key)
         self._metrics.dead_letters.labels(self._metrics.service, record.topic, str(code)).inc()
         log.warning("record refused", topic=record.topic, partition=record.partition,
                     offset=record.offset, code=str(code), reason=reason)

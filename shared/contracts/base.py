@@ -46,7 +46,7 @@ def _to_amount(value: Any) -> Decimal:
             raise PydanticCustomError("amount", "Amount must be a finite decimal")
         return value
     if not isinstance(value, str):
-        raise PydanticCustomError("amount_type", 'Amount must be a decimal string such as "25.00", not a JSON number')
+        raise PydanticCustomError("amount_type", 'Amount must be a JSON string such as "25.00", never a number')
     if len(value) > _AMOUNT_MAX_CHARS or not _AMOUNT_RE.fullmatch(value):
         raise PydanticCustomError("amount", 'Amount must be a decimal string with a dot, such as "25.00"')
     return Decimal(value)

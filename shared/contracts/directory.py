@@ -19,7 +19,9 @@ class BillingAddress(ContractModel):
     """What decides the tax treatment of invoices (§4.3)."""
 
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 country of the billing address.")
-    vat_id: Id | None = Field(default=None, description="VAT id; with an EU country other than DE it means reverse charge.")
+    vat_id: Id | None = Field(
+        default=None, description="VAT id; with an EU country other than DE it means reverse charge."
+    )
 
 
 class AutoRenewal(ContractModel):

@@ -64,7 +64,10 @@ def stale_schemas(directory: Path = SCHEMA_DIR) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.contracts.schemas", description=__doc__.splitlines()[0])
+    """The command line; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.contracts.schemas", description="Write or check docs/schemas/<topic>.schema.json."
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/schemas differs from the models")
     parser.add_argument("--dir", type=Path, default=SCHEMA_DIR, help="schema directory (default: docs/schemas)")
     args = parser.parse_args(argv)

@@ -48,6 +48,8 @@ async def test_every_kind_of_bad_status_lands_in_the_dlq_with_its_code_and_the_p
         (json.dumps(unknown_status).encode(), ErrorCode.SCHEMA_INVALID, "status.status"),
         (json.dumps(unknown_category).encode(), ErrorCode.SCHEMA_INVALID, "status.pricing.category"),
         (json.dumps(oversized).encode(), ErrorCode.TOO_LARGE, ""),
+        # Near Kafka's own limit and six times larger once escaped: the letter is cut, not stuck.
+        (b'{"x": "' + b"\x01" * 900_000 + b'"}', ErrorCode.TOO_LARGE, "payload truncated"),
     ]
     good = json.dumps(a_status("m-good", key.decode())).encode()
 
@@ -78,7 +80,8 @@ async def test_every_kind_of_bad_status_lands_in_the_dlq_with_its_code_and_the_p
         assert letter.source.topic == MESSAGE_STATUS.name
         assert letter.source.partition == meta.partition
         assert letter.source.key == key.decode()
-        assert letter.payload == value.decode("utf-8", errors="replace")
+        text = value.decode("utf-8", errors="replace")
+        assert letter.payload == text if len(value) < 100_000 else text.startswith(letter.payload)
     assert where[-1].offset not in by_offset, "the valid status is not dead-lettered"
 
 

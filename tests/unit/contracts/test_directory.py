@@ -105,7 +105,9 @@ def test_missing_nested_field_is_named_by_its_dotted_path(schema_invalid) -> Non
     value = value_of(PARTNER)
     del value["billing_address"]["country"]
     del value["auto_renewal"]["enabled"]
-    assert schema_invalid(TOPIC, value) == "billing_address.country: Field required; auto_renewal.enabled: Field required"
+    assert schema_invalid(TOPIC, value) == (
+        "billing_address.country: Field required; auto_renewal.enabled: Field required"
+    )
 
 
 @pytest.mark.parametrize(

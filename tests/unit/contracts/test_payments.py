@@ -70,7 +70,8 @@ def test_account_with_both_ids_is_refused_from_python_too() -> None:
 
 def test_account_with_one_id_and_a_null_other_is_accepted() -> None:
     """An explicit null for the other id is the same as leaving it out."""
-    event = decode(TOPIC, json.dumps(value_of(CARD_PAYMENT, account={"partner_id": "acmePA", "channel_id": None})).encode())
+    value = value_of(CARD_PAYMENT, account={"partner_id": "acmePA", "channel_id": None})
+    event = decode(TOPIC, json.dumps(value).encode())
     assert isinstance(event, PaymentSucceeded) and event.account.owner_id == "acmePA"
 
 

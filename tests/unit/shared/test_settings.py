@@ -1,0 +1,39 @@
+"""Settings come from the environment, one class per service, secrets hidden."""
+
+from shared.settings import BalanceSettings, InvoicingSettings, UsageIngestSettings
+
+
+def test_shared_kafka_and_database_variables_reach_every_service(monkeypatch):
+    """BILLING_KAFKA_* and BILLING_DB_* are set once for all three services."""
+    monkeypatch.setenv("BILLING_KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("BILLING_DB_HOST", "db.internal")
+    for cls in (UsageIngestSettings, BalanceSettings, InvoicingSettings):
+        s = cls()
+        assert s.kafka.bootstrap_servers == "kafka-1:9092,kafka-2:9092"
+        assert s.db.host == "db.internal"
+
+
+def test_each_service_reads_its_own_prefix_and_has_its_own_port():
+    """A service's own variables do not leak into another's settings."""
+    import os
+
+    os.environ["BILLING_BALANCE_HTTP_PORT"] = "9102"
+    try:
+        assert BalanceSettings().http_port == 9102
+        assert UsageIngestSettings().http_port == 8081
+        assert InvoicingSettings().http_port == 8083
+    finally:
+        del os.environ["BILLING_BALANCE_HTTP_PORT"]
+
+
+def test_secrets_never_appear_in_repr_or_dumps(monkeypatch):
+    """Passwords and the phone hash key are SecretStr: masked in repr and in JSON dumps."""
+    monkeypatch.setenv("BILLING_DB_PASSWORD", "hunter2-db")
+    monkeypatch.setenv("BILLING_KAFKA_SASL_PASSWORD", "hunter2-kafka")
+    monkeypatch.setenv("BILLING_USAGE_INGEST_PHONE_HASH_KEY", "hunter2-hmac")
+    s = UsageIngestSettings()
+    shown = repr(s) + s.model_dump_json()
+    for secret in ("hunter2-db", "hunter2-kafka", "hunter2-hmac"):
+        assert secret not in shown
+    assert s.db.password.get_secret_value() == "hunter2-db"
+    assert "hunter2-db" in s.db.dsn()
