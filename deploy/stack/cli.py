@@ -71,7 +71,8 @@ def status() -> None:
     table = Table("part", "state", "where")
     rows = [
         ("kafka", kafka.is_running(s) and port_is_open(s.kafka_port), s.kafka_bootstrap),
-        ("postgres", postgres.is_running(s) and port_is_open(s.pg_port), f"127.0.0.1:{s.pg_port}"),
+        ("postgres", postgres.is_running(s) and port_is_open(s.pg_port),
+         f"127.0.0.1:{s.pg_port} (data in {postgres.data_dir(s)})"),
     ]
     rows += [(svc.name, services.is_running(s, svc) and services.is_ready(svc), svc.url("/health/ready"))
              for svc in services.SERVICES]
