@@ -9,6 +9,7 @@ import ssl
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
@@ -35,6 +36,11 @@ def security_from(settings: KafkaSettings) -> BaseSecurity | None:
         ssl_context=context,
         use_ssl=use_ssl,
     )
+
+
+def client_options(settings: KafkaSettings) -> dict[str, object]:
+    """Connection options for a plain aiokafka client (admin, a reader outside FastStream)."""
+    return {"bootstrap_servers": settings.bootstrap_servers, **parse_security(security_from(settings))}
 
 
 def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:

@@ -68,4 +68,5 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
 
 
 def get_logger(name: str | None = None, **bound: Any) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name).bind(**bound)
+    """A lazy logger: safe at import time, it takes the configuration in force when first used."""
+    return structlog.get_logger(name, **bound)

@@ -7,6 +7,7 @@ graceful shutdown: the subscribers stop taking batches, the batch in hand
 finishes and commits, then the broker and the pool close.
 """
 
+import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,6 +42,10 @@ class Runtime:
         self.metrics = ServiceMetrics(name)
         self.broker: KafkaBroker = make_broker(settings.kafka, f"billing-{name}", self.metrics.registry)
         self._pool: asyncpg.Pool | None = None
+        self._jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self.dead_letters: DeadLetterSink | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -58,6 +63,39 @@ class Runtime:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    def run_in_background(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` from start-up until shutdown (an outbox relay, a sweeper)."""
+        self._jobs.append((name, job))
+
+    def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` every `interval_s` seconds; a failure is logged and the next run goes on."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.log.exception("background job failed", job=name)
+                await asyncio.sleep(interval_s)
+
+        self.run_in_background(name, loop)
+
+    def close_on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(close)
+
+    async def start_background(self) -> None:
+        self._tasks = [asyncio.create_task(job(), name=name) for name, job in self._jobs]
+
+    async def stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for close in self._closers:
+            await close()
 
     async def ready(self) -> bool:
         return self._pool is not None and await ping(self._pool) and await self.broker.ping(2.0)
@@ -82,8 +120,9 @@ def build_app(runtime: Runtime, title: str, description: str,
         asgi_routes=[("/health/live", live), ("/health/ready", ready),
                      ("/metrics", make_asgi_app(runtime.metrics.registry))],
         on_startup=[runtime.open_database],
-        after_startup=[on_started] if on_started else [],
-        after_shutdown=[runtime.close_database],
+        after_startup=[runtime.start_background, *([on_started] if on_started else [])],
+        # After the broker stopped: the last batch is committed, then jobs stop, then the pool closes.
+        after_shutdown=[runtime.stop_background, runtime.close_database],
         specification=AsyncAPI(title=title, description=description, version="1.0.0"),
         logger=runtime.log,
     )
@@ -104,8 +143,8 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     """Subscribe every input in batches, with a DLQ publisher for each topic the service owns."""
     settings = runtime.settings
     group_id = getattr(settings, "group_id", f"billing-{runtime.name}")
-    sink = DeadLetterSink(runtime.broker, [i.topic for i in inputs if i.owns_dead_letters],
-                          runtime.metrics)
+    sink = runtime.dead_letters = DeadLetterSink(
+        runtime.broker, [i.topic for i in inputs if i.owns_dead_letters], runtime.metrics)
     for spec in inputs:
         subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
                           sink=sink, metrics=runtime.metrics)

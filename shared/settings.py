@@ -77,10 +77,11 @@ class UsageIngestSettings(ServiceSettings):
 
     http_port: int = Field(8081, description="Port of /health/* and /metrics.")
     group_id: str = Field("billing-usage-ingest", description="Kafka consumer group.")
-    phone_hash_key: SecretStr = Field(
-        SecretStr(""), description="HMAC key for recipient numbers (they are never stored in clear).")
-    unknown_channel_hold_s: float = Field(
-        3600.0, description="How long a status of an unknown channel is held before its DLQ.")
+    hold_s: float = Field(
+        3600.0, description="How long a ready message whose channel is unknown, or that no rate card "
+        "prices, is held before its statuses go to the DLQ (unknown_channel, no_rate).")
+    sweep_interval_s: float = Field(
+        5.0, description="How often held messages are re-checked against the directory and rate cards.")
 
 
 class BalanceSettings(ServiceSettings):

@@ -38,7 +38,7 @@ INVOICES = Topic("billing.invoices.v1", 6, True, "recipient id")
 
 # Internal: priced usage, keyed by the balance it debits so that every debit
 # of one balance is applied by one consumer, in order.
-USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id")
+USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id", has_dlq=True)
 
 INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
 ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED)

@@ -3,25 +3,54 @@
 The only module that knows every part of the service and wires them.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.consumer import Input
+from shared.contracts import PricedUsage
+from shared.outbox import OutboxRelay
 from shared.service import Runtime, build_service
 from shared.settings import UsageIngestSettings
-from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
+from shared.topics import USAGE_PRICED
+
+from . import handlers, service
+from .adapters.late_dead_letters import LateDeadLetters
+from .adapters.postgres import RateBookCache, unit_of_work
 
 NAME = "usage-ingest"
 
 
 def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
-    runtime = Runtime(NAME, "usage_ingest", Path(__file__).parent / "migrations",
-                      settings or UsageIngestSettings())
-    inputs = [
-        Input(MESSAGE_STATUS, "WhatsApp message statuses (CONTRACT.md §3.1), deduplicated and priced."),
-        # Usage ingest owns the directory's and rate cards' dead letters (billing_model_change, …).
-        Input(DIRECTORY, "Partners, clients and channels (§3.2): whose balance a channel's usage debits."),
-        Input(RATECARDS, "Rate cards (§3.3): what a delivered message costs."),
-    ]
-    return build_service(runtime, inputs, "Usage ingest", __doc__ or "")
+    settings = settings or UsageIngestSettings()
+    runtime = Runtime(NAME, "usage_ingest", Path(__file__).parent / "migrations", settings)
+    uow = unit_of_work(lambda: runtime.pool, RateBookCache())
+
+    priced = runtime.broker.publisher(
+        USAGE_PRICED.name, title=f"{USAGE_PRICED.name}:publish", schema=PricedUsage,
+        description="One record per charged message, keyed by the balance it debits.")
+
+    async def publish(topic: str, key: bytes | None, value: bytes):
+        return await priced.publish(value, key=key, no_confirm=True)
+
+    relay = OutboxRelay(lambda: runtime.pool, publish)
+    runtime.run_in_background("outbox relay", relay.run)
+
+    app = build_service(runtime, handlers.inputs(uow, relay.wake), "Usage ingest", __doc__ or "")
+
+    assert runtime.dead_letters is not None
+    late = LateDeadLetters(lambda: runtime.pool, runtime.dead_letters, settings.kafka)
+    runtime.close_on_stop(late.close)
+
+    rates_seen: list[int | None] = [None]
+
+    async def sweep() -> None:
+        report = await service.sweep(uow, datetime.now(UTC), settings.hold_s, rates_seen[0])
+        rates_seen[0] = report.rates_version
+        if report.settled:
+            relay.wake()
+        while await late.publish_once():
+            pass
+
+    runtime.every("held statuses sweeper", settings.sweep_interval_s, sweep)
+    return app

@@ -52,6 +52,7 @@ from shared.contracts.invoices import (
 )
 from shared.contracts.payments import Account, PaymentEvent, PaymentMethod, PaymentSucceeded, RefundSucceeded
 from shared.contracts.ratecards import RateCard, RateLine
+from shared.contracts.usage_priced import PricedUsage
 from shared.contracts.registry import ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode
 from shared.contracts.status import Conversation, ConversationOrigin, MessageStatus, Pricing, Status
 
@@ -99,6 +100,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentSucceeded",
+    "PricedUsage",
     "Plan",
     "Pricing",
     "Rate",

@@ -22,6 +22,7 @@ from shared.contracts.invoices import Invoice
 from shared.contracts.payments import PaymentEvent
 from shared.contracts.ratecards import RateCard
 from shared.contracts.status import MessageStatus
+from shared.contracts.usage_priced import PricedUsage
 
 DEFAULT_MAX_BYTES = 64 * 1024
 _MAX_REPORTED_ERRORS = 3
@@ -46,6 +47,7 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.COMMANDS.name: _Contract(TypeAdapter(Command), tagged=True),
         topics.BALANCE_EVENTS.name: _Contract(TypeAdapter(BalanceEvent), tagged=True),
         topics.INVOICES.name: _Contract(TypeAdapter(Invoice), tagged=False),
+        topics.USAGE_PRICED.name: _Contract(TypeAdapter(PricedUsage), tagged=False),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

@@ -35,8 +35,10 @@ async def read_at(bootstrap: str, where: RecordMetadata) -> ConsumerRecord:
 
 
 async def collect(bootstrap: str, topic: str, match: Callable[[ConsumerRecord], bool], count: int,
-                  timeout_s: float = 30.0) -> list[ConsumerRecord]:
-    """Read `topic` from the beginning until `count` records match (or the time is up)."""
+                  timeout_s: float = 30.0,
+                  identity: Callable[[ConsumerRecord], object] | None = None) -> list[ConsumerRecord]:
+    """Read `topic` from the beginning until `count` records match (or the time is up); with
+    `identity`, until `count` distinct ones do (copies are returned too)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
@@ -47,9 +49,14 @@ async def collect(bootstrap: str, topic: str, match: Callable[[ConsumerRecord], 
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while len(found) < count and asyncio.get_running_loop().time() < deadline:
+        seen: set[object] = set()
+        while asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
-            found.extend(r for records in batch.values() for r in records if match(r))
+            for r in (r for records in batch.values() for r in records if match(r)):
+                found.append(r)
+                seen.add(identity(r) if identity else len(found))
+            if len(seen) >= count:
+                break
         return found
     finally:
         await consumer.stop()

@@ -22,9 +22,8 @@ async def test_migrations_apply_once_into_the_services_own_schema(stack, unique,
     try:
         assert await pool.fetchval("SELECT current_schema()") == schema
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
-        with pytest.raises(asyncpg.UniqueViolationError):
-            await pool.execute("INSERT INTO outbox (event_id, topic, value) VALUES "
-                               "('e1', 't', 'v'), ('e1', 't', 'v')")
+        with pytest.raises(asyncpg.NotNullViolationError):
+            await pool.execute("INSERT INTO outbox (topic, value) VALUES ('t', NULL)")
     finally:
         await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await pool.close()

@@ -21,12 +21,11 @@ TOPIC = topics.COMMANDS.name
 VALID = b'{"type": "month.close", "command_id": "close-2026-10", "month": "2026-10"}'
 
 
-def test_every_external_topic_and_every_dlq_has_a_contract() -> None:
-    """Each topic of §2 and each .dlq twin is registered; the internal topic is not."""
-    external = {t.name for t in topics.ALL_TOPICS if t.external}
+def test_every_topic_and_every_dlq_has_a_contract() -> None:
+    """Each topic of §2, the internal priced-usage topic and each .dlq twin are registered."""
+    every = {t.name for t in topics.ALL_TOPICS}
     dlqs = {t.dlq for t in topics.ALL_TOPICS if t.has_dlq}
-    assert set(ADAPTERS) == external | dlqs
-    assert topics.USAGE_PRICED.name not in ADAPTERS
+    assert set(ADAPTERS) == every | dlqs
 
 
 def test_every_dlq_topic_carries_dead_letters() -> None:
@@ -38,8 +37,8 @@ def test_every_dlq_topic_carries_dead_letters() -> None:
 
 def test_topic_without_contract_raises_key_error() -> None:
     """Decoding an unregistered topic is a programming error, not a dead letter."""
-    with pytest.raises(KeyError, match="billing.internal.usage-priced.v1"):
-        decode(topics.USAGE_PRICED.name, VALID)
+    with pytest.raises(KeyError, match="no.such.topic.v1"):
+        decode("no.such.topic.v1", VALID)
 
 
 @pytest.mark.parametrize(

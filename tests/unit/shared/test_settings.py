@@ -27,13 +27,12 @@ def test_each_service_reads_its_own_prefix_and_has_its_own_port():
 
 
 def test_secrets_never_appear_in_repr_or_dumps(monkeypatch):
-    """Passwords and the phone hash key are SecretStr: masked in repr and in JSON dumps."""
+    """Passwords are SecretStr: masked in repr and in JSON dumps."""
     monkeypatch.setenv("BILLING_DB_PASSWORD", "hunter2-db")
     monkeypatch.setenv("BILLING_KAFKA_SASL_PASSWORD", "hunter2-kafka")
-    monkeypatch.setenv("BILLING_USAGE_INGEST_PHONE_HASH_KEY", "hunter2-hmac")
     s = UsageIngestSettings()
     shown = repr(s) + s.model_dump_json()
-    for secret in ("hunter2-db", "hunter2-kafka", "hunter2-hmac"):
+    for secret in ("hunter2-db", "hunter2-kafka"):
         assert secret not in shown
     assert s.db.password.get_secret_value() == "hunter2-db"
     assert "hunter2-db" in s.db.dsn()

@@ -1,0 +1,43 @@
+"""Who pays for a channel's usage, and which directory changes are refused (§1, §3.2, §4.1)."""
+
+from dataclasses import dataclass
+
+from shared.contracts import Account, ErrorCode, PartnerUpserted
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAccount:
+    """A channel as billing sees it: its owners, model and currency."""
+
+    channel_id: str
+    client_id: str
+    partner_id: str
+    billing_model: str
+    currency: str
+
+    @property
+    def balance(self) -> Account:
+        """Partner-Paid usage debits the partner's shared balance; Direct-Paid, the channel's own."""
+        if self.billing_model == "partner_paid":
+            return Account(partner_id=self.partner_id)
+        return Account(channel_id=self.channel_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPartner:
+    billing_model: str
+    currency: str
+
+
+def refusal_of_partner_change(known: KnownPartner | None, update: PartnerUpserted) -> tuple[ErrorCode, str] | None:
+    """A repeated `partner.upserted` may change names, address, plan and auto-renewal, never the
+    billing model or the currency: those are fixed when the account is created."""
+    if known is None:
+        return None
+    if update.billing_model != known.billing_model:
+        return (ErrorCode.BILLING_MODEL_CHANGE,
+                f"billing_model: {update.partner_id} is {known.billing_model}, cannot become {update.billing_model}")
+    if update.currency != known.currency:
+        return (ErrorCode.CURRENCY_MISMATCH,
+                f"currency: {update.partner_id} bills in {known.currency}, cannot become {update.currency}")
+    return None

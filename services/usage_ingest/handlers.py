@@ -1,0 +1,36 @@
+"""The usage ingest's Kafka inputs: each batch goes to a use case in one transaction."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from shared.consumer import Input
+from shared.dead_letters import Accepted, Rejected
+from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
+
+from . import service
+from .ports import UnitOfWork
+
+
+def inputs(uow: UnitOfWork, on_emitted: Callable[[], None],
+           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Input]:
+    async def statuses(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await service.ingest_statuses(uow, accepted, clock())
+        on_emitted()
+        return refused
+
+    async def directory(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await service.apply_directory(uow, accepted)
+        on_emitted()
+        return refused
+
+    async def ratecards(accepted: list[Accepted]) -> list[Rejected]:
+        return await service.apply_ratecards(uow, accepted)
+
+    return [
+        Input(MESSAGE_STATUS, "WhatsApp message statuses (CONTRACT.md §3.1): deduplicated per status.id, "
+              "charged once delivered and priced (§4.1).", statuses),
+        Input(DIRECTORY, "Partners, clients and channels (§3.2): whose balance a channel's usage debits. "
+              "Usage ingest owns this topic's dead letters (billing_model_change, currency_mismatch).",
+              directory),
+        Input(RATECARDS, "Rate cards (§3.3): what a delivered message costs.", ratecards),
+    ]
