@@ -54,6 +54,16 @@ class OutboxRelay:
         """Something was committed to the outbox: relay it now rather than at the next poll."""
         self._wake.set()
 
+    async def drain(self) -> None:
+        """Publish everything this instance can lock now, and return once the broker has it.
+
+        A handler calls this after its transaction and before its offsets are
+        committed, so that a consumer group's committed offsets also mean "what
+        these records caused is published": the month-close barrier relies on it.
+        """
+        while await self.relay_once() == self._batch:
+            pass
+
     async def run(self) -> None:
         while True:
             try:

@@ -91,6 +91,10 @@ class BalanceSettings(ServiceSettings):
 
     http_port: int = Field(8082, description="Port of /health/* and /metrics.")
     group_id: str = Field("billing-balance", description="Kafka consumer group.")
+    hold_s: float = Field(
+        600.0, description="How long a payment for an account the directory has not shown yet is held "
+        "before it goes to the DLQ as unknown_account.")
+    sweep_interval_s: float = Field(5.0, description="How often held payments are retried.")
 
 
 class InvoicingSettings(ServiceSettings):

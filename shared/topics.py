@@ -40,8 +40,15 @@ INVOICES = Topic("billing.invoices.v1", 6, True, "recipient id")
 # of one balance is applied by one consumer, in order.
 USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id", has_dlq=True)
 
+# Internal, between balance and invoicing (shared/contracts/ledger.py).
+LEDGER_ENTRIES = Topic("billing.internal.ledger-entries.v1", 6, False, "balance id", has_dlq=True)
+LEDGER_CLOSE = Topic("billing.internal.ledger-close.v1", 1, False, "month", has_dlq=True)
+# One partition: a close's balance.closing records, then its ledger.closed, in order.
+LEDGER_CLOSED = Topic("billing.internal.ledger-closed.v1", 1, False, "month", has_dlq=True)
+
 INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
-ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED)
+ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED, LEDGER_ENTRIES,
+                                 LEDGER_CLOSE, LEDGER_CLOSED)
 
 DLQ_PARTITIONS = 1
 

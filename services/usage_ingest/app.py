@@ -36,7 +36,7 @@ def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
     relay = OutboxRelay(lambda: runtime.pool, publish)
     runtime.run_in_background("outbox relay", relay.run)
 
-    app = build_service(runtime, handlers.inputs(uow, relay.wake), "Usage ingest", __doc__ or "")
+    app = build_service(runtime, handlers.inputs(uow, relay.drain), "Usage ingest", __doc__ or "")
 
     assert runtime.dead_letters is not None
     late = LateDeadLetters(lambda: runtime.pool, runtime.dead_letters, settings.kafka)

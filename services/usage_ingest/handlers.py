@@ -1,6 +1,6 @@
 """The usage ingest's Kafka inputs: each batch goes to a use case in one transaction."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from shared.consumer import Input
@@ -11,16 +11,18 @@ from . import service
 from .ports import UnitOfWork
 
 
-def inputs(uow: UnitOfWork, on_emitted: Callable[[], None],
+def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]],
            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Input]:
+    """`flush` publishes the outbox; it runs before a batch's offsets are committed."""
+
     async def statuses(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.ingest_statuses(uow, accepted, clock())
-        on_emitted()
+        await flush()
         return refused
 
     async def directory(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_directory(uow, accepted)
-        on_emitted()
+        await flush()
         return refused
 
     async def ratecards(accepted: list[Accepted]) -> list[Rejected]:

@@ -57,29 +57,29 @@ async def settle(store: UsageStore, states: Iterable[MessageState],
                  accounts: dict[str, ChannelAccount]) -> Settlement:
     """Decide every ready message whose channel is known, and write the decisions."""
     result = Settlement()
-    claims: list[tuple[datetime, str, str]] = []
-    to_price: list[MessageState] = []
+    to_price: list[tuple[MessageState, bool]] = []  # (state, charged only if first of its conversation)
     for state in states:
         v = verdict(state, accounts.get(state.channel_id))
         if v is Verdict.FREE:
             _settle(result, state, Outcome.FREE)
-        elif v is Verdict.FIRST_OF_CONVERSATION:
-            claims.append((state.delivered_at, state.conversation_id, state.message_id))  # type: ignore[arg-type]
-            to_price.append(state)
-        elif v is Verdict.CHARGE:
-            to_price.append(state)
-    claims.sort()  # the earliest-billed message of a conversation claims it
-    winners = await store.claim_conversations([(c, m) for _, c, m in claims]) if claims else set()
-    losers = {m for _, _, m in claims} - winners
+        elif v in (Verdict.FIRST_OF_CONVERSATION, Verdict.CHARGE):
+            to_price.append((state, v is Verdict.FIRST_OF_CONVERSATION))
     book = await store.ratebook() if to_price else None
-    for state in to_price:
-        if state.message_id in losers:
-            _settle(result, state, Outcome.FREE)
-            continue
+    priced: list[tuple[MessageState, PricedUsage, bool]] = []
+    for state, per_conversation in to_price:
         account = accounts[state.channel_id]
         usage = price(state, account, book)  # type: ignore[arg-type]
         if usage is None:
+            # Not priced, so it claims nothing: a conversation is charged by a message that can be.
             result.no_rate[state.message_id] = no_rate_reason(state, account)
+        else:
+            priced.append((state, usage, per_conversation))
+    # The earliest-billed priced message of a conversation claims it; the others are free.
+    claims = sorted((s.delivered_at, s.conversation_id, s.message_id) for s, _, cbp in priced if cbp)
+    winners = await store.claim_conversations([(c, m) for _, c, m in claims]) if claims else set()
+    for state, usage, per_conversation in priced:
+        if per_conversation and state.message_id not in winners:
+            _settle(result, state, Outcome.FREE)
         else:
             _settle(result, state, Outcome.CHARGED)
             result.usage.append(usage)
@@ -107,7 +107,9 @@ async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: da
         states = await store.lock_messages({(o.message_id, o.channel_id) for _, o in pairs})
         changed = fold(states, [o for _, o in pairs])
         await store.save_messages(list(changed.values()))
-        accounts = await store.channel_accounts({s.channel_id for s in changed.values()})
+        # Every channel of the batch, not only those of changed messages: a status that changes
+        # nothing (a duplicate) of a known channel must not be held as if its channel were unknown.
+        accounts = await store.channel_accounts({o.channel_id for _, o in pairs})
         result = await settle(store, changed.values(), accounts)
         holds = []
         for a, o in pairs:
@@ -198,7 +200,12 @@ async def sweep(uow: UnitOfWork, now: datetime, hold_s: float, rates_seen: int |
         held = await store.held_for_channels(await store.known_channels_with_holds(limit))
         rates_version = await store.ratebook_version()
         if rates_version != rates_seen:
-            held += await store.held_for_rates(limit)
+            for_rates = await store.held_for_rates(limit)
+            held += for_rates
+            if len(for_rates) >= limit:
+                # A full page: more may be waiting for these rate cards. Report the version
+                # as not seen yet, so that the next sweep looks at the holds for rates again.
+                rates_version = rates_seen
         result = await retry(store, held)
         expired = await store.expired_holds(now - timedelta(seconds=hold_s), limit)
         if expired:

@@ -52,6 +52,8 @@ from shared.contracts.invoices import (
 )
 from shared.contracts.payments import Account, PaymentEvent, PaymentMethod, PaymentSucceeded, RefundSucceeded
 from shared.contracts.ratecards import RateCard, RateLine
+from shared.contracts.ledger import (BalanceClosing, LedgerClose, LedgerClosed, LedgerClosedEvent, LedgerEntry,
+                                     PaymentLine, UsageLine)
 from shared.contracts.usage_priced import PricedUsage
 from shared.contracts.registry import ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode
 from shared.contracts.status import Conversation, ConversationOrigin, MessageStatus, Pricing, Status
@@ -101,6 +103,13 @@ __all__ = [
     "PaymentMethod",
     "PaymentSucceeded",
     "PricedUsage",
+    "BalanceClosing",
+    "LedgerClose",
+    "LedgerClosed",
+    "LedgerClosedEvent",
+    "LedgerEntry",
+    "PaymentLine",
+    "UsageLine",
     "Plan",
     "Pricing",
     "Rate",

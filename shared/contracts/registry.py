@@ -19,6 +19,7 @@ from shared.contracts.commands import Command
 from shared.contracts.directory import DirectoryEvent
 from shared.contracts.dlq import ContractViolation, DeadLetter, ErrorCode
 from shared.contracts.invoices import Invoice
+from shared.contracts.ledger import LedgerClose, LedgerClosedEvent, LedgerEntry
 from shared.contracts.payments import PaymentEvent
 from shared.contracts.ratecards import RateCard
 from shared.contracts.status import MessageStatus
@@ -48,6 +49,9 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.BALANCE_EVENTS.name: _Contract(TypeAdapter(BalanceEvent), tagged=True),
         topics.INVOICES.name: _Contract(TypeAdapter(Invoice), tagged=False),
         topics.USAGE_PRICED.name: _Contract(TypeAdapter(PricedUsage), tagged=False),
+        topics.LEDGER_ENTRIES.name: _Contract(TypeAdapter(LedgerEntry), tagged=False),
+        topics.LEDGER_CLOSE.name: _Contract(TypeAdapter(LedgerClose), tagged=False),
+        topics.LEDGER_CLOSED.name: _Contract(TypeAdapter(LedgerClosedEvent), tagged=True),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

@@ -26,6 +26,22 @@ def unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
+@pytest.fixture
+async def own_database(stack: Endpoints, unique: str):
+    """A database of this test's own, for state that is global to a database (closed months)."""
+    import asyncpg
+
+    name = f"t_{unique}"
+    admin = await asyncpg.connect(host=stack.db.host, port=stack.db.port, user=stack.db.user,
+                                  password=stack.db.password.get_secret_value(), database=stack.db.name)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield Endpoints(stack.bootstrap, stack.db.model_copy(update={"name": name}))
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

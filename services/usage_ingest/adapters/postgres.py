@@ -135,8 +135,8 @@ class PostgresUsageStore:
 
     async def held_for_rates(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.conn.fetch(
-            "SELECT DISTINCT message_id, channel_id FROM held_records WHERE reason = 'no_rate' LIMIT $1",
-            limit)
+            "SELECT message_id, channel_id FROM held_records WHERE reason = 'no_rate' "
+            "GROUP BY message_id, channel_id ORDER BY min(held_at) LIMIT $1", limit)
         return [(r["message_id"], r["channel_id"]) for r in rows]
 
     async def mark_no_rate(self, details: dict[str, str]) -> None:

@@ -94,7 +94,10 @@ def observe(state: MessageState | None, obs: Observation) -> MessageState:
     elif pricing is None:
         pricing = obs.pricing
     failed = state.failed or obs.status == "failed"
-    outcome = Outcome.FAILED if failed else state.outcome
+    # Not settled: pending, or dead-lettered (no_rate, unknown_channel). A new status of a
+    # dead-lettered message (its record replayed from the DLQ after the fix) makes it pending
+    # again, so that it is evaluated again even when the status itself adds nothing new.
+    outcome = Outcome.FAILED if failed else Outcome.PENDING
     return replace(state, outcome=outcome, pricing=pricing, delivered_at=delivered_at, failed=failed,
                    country=state.country or obs.country,
                    conversation_id=state.conversation_id or obs.conversation_id)

@@ -1,0 +1,46 @@
+"""The balance service's Kafka inputs: each batch goes to a use case in one transaction."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from shared.consumer import Input
+from shared.dead_letters import Accepted, Rejected
+from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, USAGE_PRICED
+
+from . import service
+from .ports import UnitOfWork
+
+
+def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
+           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Input]:
+    """`flush` publishes the outbox; it runs before a batch's offsets are committed, so a committed
+    offset also means its events are out (the month-close barrier counts on it)."""
+
+    async def usage(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await service.apply_usage(uow, accepted, clock())
+        await flush()
+        return refused
+
+    async def payments(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await service.apply_payments(uow, accepted, clock(), hold_s)
+        await flush()
+        return refused
+
+    async def directory(accepted: list[Accepted]) -> list[Rejected]:
+        return await service.apply_directory(uow, accepted)
+
+    async def close(accepted: list[Accepted]) -> list[Rejected]:
+        for a in accepted:
+            await service.close_ledger(uow, a.message)
+        await flush()
+        return []
+
+    return [
+        Input(USAGE_PRICED, "Priced usage from usage ingest: one debit per charged message, keyed by "
+              "balance.", usage),
+        Input(PAYMENTS, "Top-ups and refunds (CONTRACT.md §3.4) that credit or debit a balance; refused "
+              "ones go to billing.payments.v1.dlq.", payments),
+        Input(DIRECTORY, "Partners and channels (§3.2): which balances exist, their auto-renewal, what "
+              "pauses with them.", directory, owns_dead_letters=False),
+        Input(LEDGER_CLOSE, "Close a booking month (from invoicing, after its barrier).", close),
+    ]
