@@ -1,0 +1,75 @@
+"""Realistic status traffic for the benchmarks: partners of both models, many channels, the contract's
+status mix (sent then delivered or read, duplicates, free types, failures), optionally one hot partner."""
+
+import json
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tests.builders import channel, client, partner, pricing, ratecard, status
+
+NUMBERS = ["4915112345678", "436641234567", "12125551234", "33612345678", "447700900123", "5511987654321"]
+MARKETS = {"DE": "Germany", "AT": "Rest of Western Europe", "FR": "France", "GB": "United Kingdom",
+           "US": "North America", "BR": "Brazil"}
+
+
+def bench_card(currency: str) -> dict:
+    """A card that prices marketing and utility everywhere: the benchmark measures speed, not refusals."""
+    rates = {}
+    for i, market in enumerate([*MARKETS.values(), "Other"]):
+        rates[(market, "marketing")] = str(Decimal("0.0500") + Decimal(i) / 100)
+        rates[(market, "utility")] = str(Decimal("0.0200") + Decimal(i) / 200)
+    return ratecard(f"bench-{currency}", currency, "2026-01-01", rates, MARKETS)
+
+
+@dataclass
+class Traffic:
+    directory: list[tuple[bytes, bytes]]
+    ratecards: list[tuple[bytes, bytes]]
+    statuses: list[tuple[bytes, bytes]]
+    charged: int  # messages that must be charged
+
+
+def generate(messages: int, partners: int = 20, channels_per_partner: int = 50, hot: bool = False,
+             seed: int = 1) -> Traffic:
+    rnd = random.Random(seed)
+    directory, channels = [], []
+    for p in range(partners):
+        model = "partner_paid" if p % 2 == 0 else "direct_paid"
+        currency = "EUR" if model == "partner_paid" else "USD"
+        pid = f"bench{p:03d}PA"
+        renewal = {"enabled": True, "threshold": "10.00", "amount": "50.00"}
+        directory.append((pid.encode(), json.dumps(partner(pid, model, currency, auto_renewal=renewal)).encode()))
+        directory.append((pid.encode(), json.dumps(client(f"bench{p:03d}CL", pid)).encode()))
+        for c in range(channels_per_partner):
+            cid = f"bench{p:03d}CH{c:04d}"
+            directory.append((pid.encode(), json.dumps(channel(cid, f"bench{p:03d}CL", pid)).encode()))
+            channels.append(cid)
+    # Hot: every message on the channels of partner 0 (Partner-Paid: one shared balance).
+    pool = channels[:channels_per_partner] if hot else channels
+    statuses, charged = [], 0
+    for m in range(messages):
+        ch = rnd.choice(pool)
+        mid = f"wamid.bench.{seed}.{m}"
+        day = rnd.randint(1, 28)
+        at, later = f"2026-10-{day:02d}T10:00:00Z", f"2026-10-{day:02d}T10:00:07Z"
+        number = rnd.choice(NUMBERS)
+        kind = rnd.random()
+        if kind < 0.70:    # sent with pricing, delivered, often read, sometimes a duplicate
+            seq = [status(mid, ch, "sent", at, number, pricing()), status(mid, ch, "delivered", later, number)]
+            if rnd.random() < 0.5:
+                seq.append(status(mid, ch, "read", later, number))
+            if rnd.random() < 0.1:
+                seq.append(seq[1])
+            charged += 1
+        elif kind < 0.85:  # a free service message
+            seq = [status(mid, ch, "delivered", later, number, pricing("service", "free_customer_service"))]
+        elif kind < 0.93:  # utility, pricing only on delivered
+            seq = [status(mid, ch, "sent", at, number), status(mid, ch, "delivered", later, number,
+                                                             pricing("utility"))]
+            charged += 1
+        else:              # failed
+            seq = [status(mid, ch, "sent", at, number, pricing()), status(mid, ch, "failed", later, number)]
+        statuses += [(ch.encode(), json.dumps(s).encode()) for s in seq]
+    cards = [(c.encode(), json.dumps(bench_card(c)).encode()) for c in ("EUR", "USD")]
+    return Traffic(directory, cards, statuses, charged)
