@@ -106,3 +106,11 @@ class InvoicingSettings(ServiceSettings):
     group_id: str = Field("billing-invoicing", description="Kafka consumer group.")
     close_grace_period_s: float = Field(
         6 * 3600.0, description="How long after a month's end it is closed without a command.")
+    auto_close: bool = Field(True, description="Close each month by itself after the grace period.")
+    close_check_interval_s: float = Field(1.0, description="How often pending closes check their barrier.")
+    ingest_group_id: str = Field(
+        "billing-usage-ingest", description="Usage ingest's consumer group: a close waits until it has "
+        "consumed every status published before the close.")
+    balance_group_id: str = Field(
+        "billing-balance", description="Balance's consumer group: a close waits until it has debited "
+        "that usage and taken the payments published before the close.")

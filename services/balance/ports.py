@@ -53,6 +53,9 @@ class BalanceStore(Protocol):
     async def write_entries(self, entries: Sequence[Entry]) -> list[Entry]:
         """Write the entries whose (kind, business id) is new; return those, in order."""
 
+    async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (kind, business id) the ledger already has."""
+
     async def save_balances(self, states: Sequence[BalanceState]) -> None:
         """Store amounts, pending top-ups and event counters."""
 

@@ -102,12 +102,18 @@ async def _apply_payments(store: BalanceStore, items: list[tuple[ConsumerRecord,
     last_closed = await store.last_closed()
     states = await store.lock_balances({e.account.owner_id for _, e, _ in items})  # type: ignore[attr-defined]
     available = {o: s.amount for o, s in states.items()}
+    # A movement already in the ledger is a redelivery: skipped before it is judged, or a refund
+    # applied before a crash would now look larger than the balance it already reduced.
+    seen = await store.existing([_key(e) for _, e, _ in items])  # type: ignore[arg-type]
     refused: list[Rejected] = []
     done: list[ConsumerRecord] = []
     written: list[Entry] = []
     ledger: list[OutboxRecord] = []
     for record, event, held_at in items:
         assert isinstance(event, (PaymentSucceeded, RefundSucceeded))
+        if _key(event) in seen:
+            done.append(record)
+            continue
         owner = event.account.owner_id
         state = states.get(owner)
         model = None if state else await _directory_model(store, event)
@@ -129,6 +135,12 @@ async def _apply_payments(store: BalanceStore, items: list[tuple[ConsumerRecord,
         ledger.append(_ledger_record(event, entry, state, available[owner]))
     await store.emit([*ledger, *await move(store, states, written, now)])
     return refused, done
+
+
+def _key(event: PaymentSucceeded | RefundSucceeded) -> tuple[str, str]:
+    if isinstance(event, PaymentSucceeded):
+        return "payment", event.payment_id
+    return "refund", event.refund_id
 
 
 async def _directory_model(store: BalanceStore, event: PaymentSucceeded | RefundSucceeded) -> str | None:

@@ -3,24 +3,53 @@
 The only module that knows every part of the service and wires them.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.consumer import Input
+from shared.contracts import Invoice, LedgerClose
+from shared.outbox import OutboxRelay
 from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
-from shared.topics import COMMANDS, DIRECTORY
+from shared.topics import INVOICES, LEDGER_CLOSE
+
+from . import handlers, service
+from .adapters.offsets import KafkaOffsets
+from .adapters.postgres import unit_of_work
 
 NAME = "invoicing"
 
 
 def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
-    runtime = Runtime(NAME, "invoicing", Path(__file__).parent / "migrations",
-                      settings or InvoicingSettings())
-    inputs = [
-        Input(COMMANDS, "Month-close commands (CONTRACT.md §3.5)."),
-        Input(DIRECTORY, "Partners, clients and channels (§3.2): recipients, plans and licenses.",
-              owns_dead_letters=False),
-    ]
-    return build_service(runtime, inputs, "Invoicing", __doc__ or "")
+    settings = settings or InvoicingSettings()
+    runtime = Runtime(NAME, "invoicing", Path(__file__).parent / "migrations", settings)
+    uow = unit_of_work(lambda: runtime.pool)
+    offsets = KafkaOffsets(settings.kafka)
+    runtime.close_on_stop(offsets.close)
+    broker = runtime.broker
+    publishers = {
+        INVOICES.name: broker.publisher(
+            INVOICES.name, title=f"{INVOICES.name}:publish", schema=Invoice,
+            description="Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),
+        LEDGER_CLOSE.name: broker.publisher(
+            LEDGER_CLOSE.name, title=f"{LEDGER_CLOSE.name}:publish", schema=LedgerClose,
+            description="Asks the ledger to close a month, once the close's barrier is passed."),
+    }
+
+    async def publish(topic: str, key: bytes | None, value: bytes):
+        return await publishers[topic].publish(value, key=key, no_confirm=True)
+
+    relay = OutboxRelay(lambda: runtime.pool, publish)
+    runtime.run_in_background("outbox relay", relay.run)
+    app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain), "Invoicing", __doc__ or "")
+
+    async def closer() -> None:
+        now = datetime.now(UTC)
+        if settings.auto_close:
+            await service.auto_close(uow, offsets, now, settings.close_grace_period_s)
+        await service.advance_closes(uow, offsets, settings.ingest_group_id, settings.balance_group_id, now)
+        await relay.drain()
+
+    runtime.every("month closer", settings.close_check_interval_s, closer)
+    return app

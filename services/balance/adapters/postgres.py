@@ -78,6 +78,12 @@ class PostgresBalanceStore:
         new = {(r["kind"], r["business_id"]) for r in rows}
         return [e for e in unique if (e.kind, e.business_id) in new]
 
+    async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        rows = await self.conn.fetch(
+            "SELECT kind, business_id FROM ledger WHERE (kind, business_id) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[]))", [k for k, _ in keys], [b for _, b in keys])
+        return {(r["kind"], r["business_id"]) for r in rows}
+
     async def save_balances(self, states: Sequence[BalanceState]) -> None:
         if states:
             await self.conn.execute(

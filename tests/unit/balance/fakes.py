@@ -188,6 +188,10 @@ class FakeBalanceStore:
             new.append(e)
         return new
 
+    async def existing(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        self._call("existing")
+        return {(row.entry.kind, row.entry.business_id) for row in self.ledger} & set(keys)
+
     async def save_balances(self, states: Sequence[BalanceState]) -> None:
         self._call("save_balances")
         for s in states:

@@ -1,0 +1,149 @@
+"""Invoicing's store on PostgreSQL."""
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import asyncpg
+
+from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
+                              PartnerUpserted, encode)
+from shared.outbox import OutboxRecord, enqueue
+from shared.topics import INVOICES
+
+from ..domain.directory import Channel, Client, Partner
+from ..ports import Close
+
+
+def _offsets(value: str | None) -> dict[int, int] | None:
+    return {int(k): v for k, v in json.loads(value).items()} if value is not None else None
+
+
+class PostgresInvoiceStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def upsert_partner(self, e: PartnerUpserted) -> None:
+        await self.conn.execute(
+            """INSERT INTO partners VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (partner_id) DO UPDATE SET name = excluded.name, plan = excluded.plan,
+                   country = excluded.country, vat_id = excluded.vat_id""",
+            e.partner_id, e.name, e.billing_model, e.currency, e.plan, e.created_at, e.billing_address.country,
+            e.billing_address.vat_id)
+
+    async def upsert_client(self, e: ClientUpserted) -> None:
+        await self.conn.execute(
+            """INSERT INTO clients VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (client_id) DO UPDATE SET partner_id = excluded.partner_id, name = excluded.name,
+                   country = excluded.country, vat_id = excluded.vat_id""",
+            e.client_id, e.partner_id, e.name, e.billing_address.country, e.billing_address.vat_id)
+
+    async def upsert_channel(self, e: ChannelAdded) -> None:
+        await self.conn.execute(
+            """INSERT INTO channels VALUES ($1, $2, $3, $4, $5, NULL)
+               ON CONFLICT (channel_id) DO UPDATE SET partner_id = excluded.partner_id,
+                   client_id = excluded.client_id, license = excluded.license,
+                   billing_started_at = excluded.billing_started_at""",
+            e.channel_id, e.partner_id, e.client_id, e.license, e.billing_started_at)
+
+    async def cancel_channel(self, e: ChannelCancelled) -> None:
+        await self.conn.execute("UPDATE channels SET cancelled_at = $2 WHERE channel_id = $1",
+                                e.channel_id, e.cancelled_at)
+
+    async def partner(self, partner_id: str) -> Partner | None:
+        row = await self.conn.fetchrow("SELECT * FROM partners WHERE partner_id = $1", partner_id)
+        return Partner(*row.values()) if row else None
+
+    async def client(self, client_id: str) -> Client | None:
+        row = await self.conn.fetchrow("SELECT * FROM clients WHERE client_id = $1", client_id)
+        return Client(*row.values()) if row else None
+
+    async def channel(self, channel_id: str) -> Channel | None:
+        row = await self.conn.fetchrow("SELECT * FROM channels WHERE channel_id = $1", channel_id)
+        return Channel(*row.values()) if row else None
+
+    async def directory(self) -> tuple[list[Partner], list[Channel], dict[str, Client]]:
+        partners = [Partner(*r.values()) for r in await self.conn.fetch("SELECT * FROM partners")]
+        channels = [Channel(*r.values()) for r in await self.conn.fetch("SELECT * FROM channels")]
+        clients = {r["client_id"]: Client(*r.values()) for r in await self.conn.fetch("SELECT * FROM clients")}
+        return partners, channels, clients
+
+    async def billed(self) -> set[tuple[str, str, str]]:
+        return {(r["item"], r["subject_id"], r["month"])
+                for r in await self.conn.fetch("SELECT item, subject_id, month FROM billed")}
+
+    async def mark_billed(self, items: Sequence[tuple[str, str, str]], invoice_id: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO billed SELECT *, $4::uuid FROM unnest($1::text[], $2::text[], $3::text[])",
+            [i for i, _, _ in items], [s for _, s, _ in items], [m for _, _, m in items], invoice_id)
+
+    async def has_invoice(self, invoice_id: str) -> bool:
+        return await self.conn.fetchval("SELECT true FROM invoices WHERE invoice_id = $1", invoice_id) is not None
+
+    async def next_number(self, year: int) -> str:
+        n = await self.conn.fetchval(
+            "INSERT INTO invoice_numbers VALUES ($1, 1) ON CONFLICT (year) "
+            "DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last", year)
+        return f"INV-{year}-{n:06d}"
+
+    async def save_invoice(self, invoice: Invoice) -> None:
+        value = encode(invoice)
+        await self.conn.execute(
+            "INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+            invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
+            invoice.period, invoice.issued_at, value.decode())
+        await enqueue(self.conn, [OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), value)])
+
+    async def emit(self, records: Sequence[OutboxRecord]) -> None:
+        await enqueue(self.conn, records)
+
+    async def closes(self) -> list[Close]:
+        rows = await self.conn.fetch(
+            "SELECT month, command_id, state, status_offsets::text, payment_offsets::text, priced_offsets::text "
+            "FROM closes WHERE state <> 'done' ORDER BY month FOR UPDATE SKIP LOCKED")
+        return [Close(r["month"], r["command_id"], r["state"], _offsets(r["status_offsets"]) or {},
+                      _offsets(r["payment_offsets"]) or {}, _offsets(r["priced_offsets"])) for r in rows]
+
+    async def last_closed(self) -> str | None:
+        return await self.conn.fetchval("SELECT max(month) FROM closes WHERE state = 'done'")
+
+    async def close_state(self, month: str) -> str | None:
+        return await self.conn.fetchval("SELECT state FROM closes WHERE month = $1", month)
+
+    async def waiting_close(self, month: str) -> str | None:
+        return await self.conn.fetchval(
+            "SELECT command_id FROM closes WHERE month = $1 AND state = 'ledger' FOR UPDATE", month)
+
+    async def request_close(self, close: Close) -> None:
+        await self.conn.execute(
+            "INSERT INTO closes (month, command_id, state, status_offsets, payment_offsets) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb) ON CONFLICT DO NOTHING",
+            close.month, close.command_id, close.state, json.dumps(close.status_offsets),
+            json.dumps(close.payment_offsets))
+
+    async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
+                           done_at: datetime | None = None) -> None:
+        await self.conn.execute(
+            "UPDATE closes SET state = $2, priced_offsets = coalesce($3::jsonb, priced_offsets), "
+            "done_at = coalesce($4, done_at) WHERE month = $1",
+            month, state, json.dumps(priced_offsets) if priced_offsets is not None else None, done_at)
+
+    async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
+        await self.conn.execute(
+            "INSERT INTO ledger_closings SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) "
+            "ON CONFLICT DO NOTHING", [c.month for c in closings], [c.balance.owner_id for c in closings],
+            [c.model_dump_json() for c in closings])
+
+    async def closings(self, month: str) -> dict[str, BalanceClosing]:
+        rows = await self.conn.fetch("SELECT owner_id, closing::text FROM ledger_closings WHERE month = $1", month)
+        return {r["owner_id"]: BalanceClosing.model_validate_json(r["closing"]) for r in rows}
+
+
+def unit_of_work(pool: Callable[[], asyncpg.Pool]):
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[PostgresInvoiceStore]:
+        async with pool().acquire() as conn, conn.transaction():
+            yield PostgresInvoiceStore(conn)
+
+    return transaction

@@ -1,0 +1,82 @@
+"""What the invoicing service needs from the outside world, as protocols."""
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice, PartnerUpserted
+from shared.outbox import OutboxRecord
+
+from .domain.directory import Channel, Client, Partner
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """A month close in progress: waiting for the barrier, for the ledger, or done."""
+
+    month: str
+    command_id: str
+    state: str  # barrier → debits → ledger → done
+    status_offsets: dict[int, int]
+    payment_offsets: dict[int, int]
+    priced_offsets: dict[int, int] | None
+
+
+class InvoiceStore(Protocol):
+    async def upsert_partner(self, event: PartnerUpserted) -> None: ...
+    async def upsert_client(self, event: ClientUpserted) -> None: ...
+    async def upsert_channel(self, event: ChannelAdded) -> None: ...
+    async def cancel_channel(self, event: ChannelCancelled) -> None: ...
+    async def partner(self, partner_id: str) -> Partner | None: ...
+    async def client(self, client_id: str) -> Client | None: ...
+    async def channel(self, channel_id: str) -> Channel | None: ...
+    async def directory(self) -> tuple[list[Partner], list[Channel], dict[str, Client]]:
+        """Every partner, channel and client (for a month close)."""
+
+    async def billed(self) -> set[tuple[str, str, str]]:
+        """Every (item, subject id, month) already billed."""
+
+    async def mark_billed(self, items: Sequence[tuple[str, str, str]], invoice_id: str) -> None: ...
+
+    async def has_invoice(self, invoice_id: str) -> bool: ...
+
+    async def next_number(self, year: int) -> str:
+        """The next invoice number of `year`, allocated in this transaction (no gap, no repeat)."""
+
+    async def save_invoice(self, invoice: Invoice) -> None:
+        """Record the invoice and queue it for publication (outbox)."""
+
+    async def emit(self, records: Sequence[OutboxRecord]) -> None: ...
+
+    async def closes(self) -> list[Close]:
+        """Every close that is not done, oldest month first, locked (skipping those another holds)."""
+
+    async def last_closed(self) -> str | None: ...
+
+    async def close_state(self, month: str) -> str | None: ...
+
+    async def waiting_close(self, month: str) -> str | None:
+        """The command id of the close of `month` that waits for the ledger's answer, if any."""
+
+    async def request_close(self, close: Close) -> None: ...
+
+    async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
+                           done_at: datetime | None = None) -> None: ...
+
+    async def save_closings(self, closings: Sequence[BalanceClosing]) -> None: ...
+
+    async def closings(self, month: str) -> dict[str, BalanceClosing]: ...
+
+
+class UnitOfWork(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[InvoiceStore]: ...
+
+
+class Offsets(Protocol):
+    """Kafka positions, for the close's barrier."""
+
+    async def end_offsets(self, topic: str) -> dict[int, int]: ...
+
+    async def committed(self, group_id: str, topic: str) -> dict[int, int]: ...

@@ -1,0 +1,194 @@
+"""Both billing models end to end through Kafka: every invoice compared, field by field, with
+expectations computed by hand and written here."""
+
+import asyncio
+import calendar
+import json
+
+import asyncpg
+
+from services.invoicing.domain.fees import next_month
+from shared.contracts import Invoice
+from shared.topics import COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS
+from tests.builders import EUR_CARD, USD_CARD, channel, client, partner, pricing, status
+
+from .conftest import service_env
+from .kafka_io import collect, publish
+from .processes import ServiceProcess
+
+SERVICES = {"usage_ingest": "BILLING_USAGE_INGEST_", "balance": "BILLING_BALANCE_",
+            "invoicing": "BILLING_INVOICING_"}
+
+
+async def a_long_month_after_every_close(stack) -> str:
+    """A 31-day month after every month closed on this broker before (a fresh database replays them)."""
+    seen = [json.loads(r.value).get("month", "") for topic in (LEDGER_CLOSE.name, COMMANDS.name)
+            for r in await collect(stack.bootstrap, topic, lambda r: True, 1_000_000, timeout_s=2)]
+    month = next_month(max([m for m in seen if m] + ["2031-01"]))
+    while calendar.monthrange(int(month[:4]), int(month[5:]))[1] != 31:
+        month = next_month(month)
+    return month
+
+
+def start_services(stack, unique, tmp_path) -> list[ServiceProcess]:
+    groups = {name: f"test-{name}-{unique}" for name in SERVICES}
+    extra = {"invoicing": {"BILLING_INVOICING_AUTO_CLOSE": "false",
+                           "BILLING_INVOICING_INGEST_GROUP_ID": groups["usage_ingest"],
+                           "BILLING_INVOICING_BALANCE_GROUP_ID": groups["balance"]}}
+    return [ServiceProcess(f"services.{name}",
+                           service_env(stack, prefix, **{f"{prefix}GROUP_ID": groups[name],
+                                                         f"{prefix}SWEEP_INTERVAL_S": "0.5",
+                                                         **extra.get(name, {})}),
+                           f"{prefix}HTTP_PORT", tmp_path / f"{name}.log").start()
+            for name, prefix in SERVICES.items()]
+
+
+def line(code, description, amount, unit_price=None, quantity="1", **extra):
+    return {"code": code, "description": description, "quantity": quantity,
+            "unit_price": unit_price or amount, "amount": amount, **extra}
+
+
+async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(own_database, unique, tmp_path):
+    """Prepayments, a Direct-Paid license on channel.added, then closing the month: subscription and
+    month closing to the Partner-Paid partner; partner plan to the Direct-Paid partner; license and
+    month closing per channel to its client. A second close issues nothing; numbers have no gap."""
+    stack = own_database
+    M = await a_long_month_after_every_close(stack)
+    N = next_month(M)
+    p1, p2 = f"{unique}ppPA", f"{unique}dpPA"
+    c1, c2 = f"{unique}ppCL", f"{unique}dpCL"
+    a, b, d = f"{unique}CHa", f"{unique}CHb", f"{unique}CHd"
+    directory = [
+        (p1, partner(p1, "partner_paid", "EUR", created_at=f"{M}-01T00:00:00Z",
+                     billing_address={"country": "DE", "vat_id": "DE123456789"})),
+        (p1, client(c1, p1)),
+        (p1, channel(a, c1, p1, f"{M}-01T00:00:00Z", "regular")),
+        (p1, channel(b, c1, p1, f"{M}-10T09:30:00Z", "premium")),
+        (p2, {**partner(p2, "direct_paid", "USD", created_at=f"{M}-15T00:00:00Z",
+                        billing_address={"country": "US", "vat_id": None}), "plan": "premium"}),
+        (p2, {**client(c2, p2), "billing_address": {"country": "FR", "vat_id": None}}),
+        (p2, channel(d, c2, p2, f"{M}-05T12:00:00Z", "regular")),
+    ]
+    payments = [
+        (p1, {"type": "payment.succeeded", "payment_id": f"{unique}-pay1", "account": {"partner_id": p1},
+              "amount": "100.00", "currency": "EUR", "method": "card", "paid_at": f"{M}-02T08:00:00Z"}),
+        (d, {"type": "payment.succeeded", "payment_id": f"{unique}-pay2", "account": {"channel_id": d},
+             "amount": "50.00", "currency": "USD", "method": "card", "paid_at": f"{M}-06T08:00:00Z"}),
+    ]
+    statuses = [status(f"wamid.{unique}.a{i}", a, "delivered", f"{M}-1{i}T10:00:00Z", price=pricing())
+                for i in range(3)]
+    statuses += [status(f"wamid.{unique}.b", b, "delivered", f"{M}-20T10:00:00Z", price=pricing("utility"))]
+    statuses += [status(f"wamid.{unique}.d{i}", d, "delivered", f"{M}-2{i}T10:00:00Z", price=pricing())
+                 for i in range(2)]
+    services = start_services(stack, unique, tmp_path)
+    try:
+        await publish(stack.bootstrap, RATECARDS.name, [(b"EUR", json.dumps(EUR_CARD).encode()),
+                                                        (b"USD", json.dumps(USD_CARD).encode())])
+        await publish(stack.bootstrap, DIRECTORY.name, [(k.encode(), json.dumps(v).encode()) for k, v in directory])
+        await _until_balance_exists(stack, d)
+        await publish(stack.bootstrap, PAYMENTS.name, [(k.encode(), json.dumps(v).encode()) for k, v in payments])
+        await publish(stack.bootstrap, MESSAGE_STATUS.name,
+                      [(s["channel_id"].encode(), json.dumps(s).encode()) for s in statuses])
+        close = {"type": "month.close", "command_id": f"close-{unique}", "month": M}
+        await publish(stack.bootstrap, COMMANDS.name, [(M.encode(), json.dumps(close).encode())])
+        records = await collect(stack.bootstrap, INVOICES.name,
+                                lambda r: json.loads(r.value)["partner_id"] in (p1, p2), 8, timeout_s=90,
+                                identity=lambda r: json.loads(r.value)["invoice_id"])
+        await publish(stack.bootstrap, COMMANDS.name, [(M.encode(), json.dumps(
+            {**close, "command_id": f"again-{unique}"}).encode())])
+        await asyncio.sleep(3)
+        again = await collect(stack.bootstrap, INVOICES.name,
+                              lambda r: json.loads(r.value)["partner_id"] in (p1, p2), 100, timeout_s=3)
+    finally:
+        codes = [s.terminate() for s in services]
+    assert codes == [0, 0, 0]
+    invoices = {(i.kind, i.recipient.id): i for i in (Invoice.model_validate_json(r.value) for r in records)}
+    assert len({r.value for r in again}) == len(records) == 8, "closing again issued nothing new"
+
+    def check(kind, recipient, period, lines, subtotal, tax, total, summary=None, **top):
+        inv = invoices[(kind, recipient)]
+        got = json.loads(inv.model_dump_json())
+        assert got["period"] == period
+        assert [{k: v for k, v in ln.items() if v is not None} for ln in got["lines"]] == [
+            {k: v for k, v in ln.items() if v is not None} for ln in lines]
+        assert (got["subtotal"], got["tax"], got["total"]) == (subtotal, tax, total)
+        assert got["summary"] == summary
+        for key, value in top.items():
+            assert got[key] == value, key
+        assert inv.currency == ("EUR" if inv.partner_id == p1 else "USD")
+
+    std = lambda amount: {"treatment": "standard", "rate": "0.19", "amount": amount}  # noqa: E731
+    out = {"treatment": "outside_scope", "rate": "0", "amount": "0.00"}
+    check("license_prorated", c2, M, [line("license_prorated", f"License regular, {d}, {M} (27 of 31 days)",
+                                           "21.77", service_month=M, client_id=c2, channel_id=d)],
+          "21.77", std("4.14"), "25.91", client_id=c2, channel_id=d, billing_model="direct_paid")
+    check("prepayment", p1, M, [line("prepayment", f"Prepayment of the credit balance (card, {unique}-pay1)",
+                                     "100.00", service_month=M)], "100.00", std("19.00"), "119.00")
+    check("prepayment", c2, M, [line("prepayment", f"Prepayment of the credit balance (card, {unique}-pay2)",
+                                     "50.00", service_month=M, client_id=c2, channel_id=d)],
+          "50.00", std("9.50"), "59.50", channel_id=d)
+    check("subscription", p1, N, [
+        line("partner_plan_prorated", f"Partner plan Growth, {M} (31 of 31 days)", "500.00", service_month=M),
+        line("partner_plan", f"Partner plan Growth, {N}", "500.00", service_month=N),
+        line("license_prorated", f"License regular, {a}, {M} (31 of 31 days)", "25.00", service_month=M,
+             client_id=c1, channel_id=a),
+        line("license", f"License regular, {a}, {N}", "25.00", service_month=N, client_id=c1, channel_id=a),
+        line("license_prorated", f"License premium, {b}, {M} (22 of 31 days)", "34.77", service_month=M,
+             client_id=c1, channel_id=b),
+        line("license", f"License premium, {b}, {N}", "49.00", service_month=N, client_id=c1, channel_id=b),
+    ], "1133.77", std("215.42"), "1349.19", client_id=None, channel_id=None)
+    check("month_closing", p1, M, [
+        line("usage", f"Usage marketing, {a}, {M}: 3 messages", "0.34", "0.1131", "3", service_month=M,
+             client_id=c1, channel_id=a, category="marketing"),
+        line("usage", f"Usage utility, {b}, {M}: 1 messages", "0.05", "0.0456", service_month=M,
+             client_id=c1, channel_id=b, category="utility"),
+        line("settled_with_credit_balance", f"Settled with the credit balance, {M}", "-0.39", service_month=M),
+        line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay1 (100.00)", "4.00", service_month=M),
+    ], "4.00", std("0.76"), "4.76", {"starting_balance": "0.00", "added_funds": "100.00", "usage": "0.3849",
+                                     "refunds": "0.00", "ending_balance": "99.6151"})
+    check("partner_plan", p2, N, [
+        line("partner_plan_prorated", f"Partner plan Premium, {M} (17 of 31 days)", "548.39", service_month=M),
+        line("partner_plan", f"Partner plan Premium, {N}", "1000.00", service_month=N),
+    ], "1548.39", out, "1548.39", billing_model="direct_paid")
+    check("license", c2, N, [line("license", f"License regular, {d}, {N}", "25.00", service_month=N,
+                                  client_id=c2, channel_id=d)], "25.00", std("4.75"), "29.75", channel_id=d)
+    check("month_closing", c2, M, [
+        line("usage", f"Usage marketing, {d}, {M}: 2 messages", "0.27", "0.1365", "2", service_month=M,
+             client_id=c2, channel_id=d, category="marketing"),
+        line("settled_with_credit_balance", f"Settled with the credit balance, {M}", "-0.27", service_month=M),
+        line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay2 (50.00)", "2.00", service_month=M),
+    ], "2.00", std("0.38"), "2.38", {"starting_balance": "0.00", "added_funds": "50.00", "usage": "0.273",
+                                     "refunds": "0.00", "ending_balance": "49.727"})
+    await _numbers_have_no_gap(stack)
+
+
+async def _until_balance_exists(stack, owner: str) -> None:
+    conn = await _connect(stack)
+    try:
+        for _ in range(300):
+            if await conn.fetchval("SELECT true FROM balance.balances WHERE owner_id = $1", owner):
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+async def _numbers_have_no_gap(stack) -> None:
+    conn = await _connect(stack)
+    try:
+        rows = await conn.fetch("SELECT number FROM invoicing.invoices")
+    finally:
+        await conn.close()
+    by_year: dict[str, list[int]] = {}
+    for r in rows:
+        _, year, n = r["number"].split("-")
+        by_year.setdefault(year, []).append(int(n))
+    for year, numbers in by_year.items():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"gap or repeat in {year}"
+
+
+async def _connect(stack) -> asyncpg.Connection:
+    return await asyncpg.connect(host=stack.db.host, port=stack.db.port, user=stack.db.user,
+                                 password=stack.db.password.get_secret_value(), database=stack.db.name)
+
+
