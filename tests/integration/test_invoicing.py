@@ -48,12 +48,9 @@ def line(code, description, amount, unit_price=None, quantity="1", **extra):
             "unit_price": unit_price or amount, "amount": amount, **extra}
 
 
-async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(own_database, unique, tmp_path):
-    """Prepayments, a Direct-Paid license on channel.added, then closing the month: subscription and
-    month closing to the Partner-Paid partner; partner plan to the Direct-Paid partner; license and
-    month closing per channel to its client. A second close issues nothing; numbers have no gap."""
-    stack = own_database
-    M = await a_long_month_after_every_close(stack)
+def scenario(unique: str, M: str) -> dict:
+    """Two partners, one of each model; channels starting on the 1st, the 5th and the 10th; two card
+    payments; six messages."""
     N = next_month(M)
     p1, p2 = f"{unique}ppPA", f"{unique}dpPA"
     c1, c2 = f"{unique}ppCL", f"{unique}dpCL"
@@ -80,27 +77,50 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
     statuses += [status(f"wamid.{unique}.b", b, "delivered", f"{M}-20T10:00:00Z", price=pricing("utility"))]
     statuses += [status(f"wamid.{unique}.d{i}", d, "delivered", f"{M}-2{i}T10:00:00Z", price=pricing())
                  for i in range(2)]
+    return {"directory": directory, "payments": payments, "statuses": statuses}
+
+
+async def play(stack, s: dict, M: str, unique: str) -> None:
+    """Publish the scenario, in the order a real month would bring it, then the month's close."""
+    await publish(stack.bootstrap, RATECARDS.name, [(b"EUR", json.dumps(EUR_CARD).encode()),
+                                                    (b"USD", json.dumps(USD_CARD).encode())])
+    await publish(stack.bootstrap, DIRECTORY.name,
+                  [(k.encode(), json.dumps(v).encode()) for k, v in s["directory"]])
+    await _until_balance_exists(stack, f"{unique}CHd")
+    await publish(stack.bootstrap, PAYMENTS.name, [(k.encode(), json.dumps(v).encode()) for k, v in s["payments"]])
+    await publish(stack.bootstrap, MESSAGE_STATUS.name,
+                  [(st["channel_id"].encode(), json.dumps(st).encode()) for st in s["statuses"]])
+    close = {"type": "month.close", "command_id": f"close-{unique}", "month": M}
+    await publish(stack.bootstrap, COMMANDS.name, [(M.encode(), json.dumps(close).encode())])
+
+
+async def invoices_of(stack, partners: tuple[str, ...], count: int, timeout_s: float = 90) -> list:
+    return await collect(stack.bootstrap, INVOICES.name, lambda r: json.loads(r.value)["partner_id"] in partners,
+                         count, timeout_s=timeout_s, identity=lambda r: json.loads(r.value)["invoice_id"])
+
+
+async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(own_database, unique, tmp_path):
+    """Prepayments, a Direct-Paid license on channel.added, then closing the month: subscription and
+    month closing to the Partner-Paid partner; partner plan to the Direct-Paid partner; license and
+    month closing per channel to its client. A second close issues nothing; numbers have no gap."""
+    stack = own_database
+    M = await a_long_month_after_every_close(stack)
+    N = next_month(M)
+    p1, p2 = f"{unique}ppPA", f"{unique}dpPA"
+    c1, c2 = f"{unique}ppCL", f"{unique}dpCL"
+    a, b, d = f"{unique}CHa", f"{unique}CHb", f"{unique}CHd"
+    s = scenario(unique, M)
     services = start_services(stack, unique, tmp_path)
     try:
-        await publish(stack.bootstrap, RATECARDS.name, [(b"EUR", json.dumps(EUR_CARD).encode()),
-                                                        (b"USD", json.dumps(USD_CARD).encode())])
-        await publish(stack.bootstrap, DIRECTORY.name, [(k.encode(), json.dumps(v).encode()) for k, v in directory])
-        await _until_balance_exists(stack, d)
-        await publish(stack.bootstrap, PAYMENTS.name, [(k.encode(), json.dumps(v).encode()) for k, v in payments])
-        await publish(stack.bootstrap, MESSAGE_STATUS.name,
-                      [(s["channel_id"].encode(), json.dumps(s).encode()) for s in statuses])
-        close = {"type": "month.close", "command_id": f"close-{unique}", "month": M}
+        await play(stack, s, M, unique)
+        records = await invoices_of(stack, (p1, p2), 8)
+        close = {"type": "month.close", "command_id": f"again-{unique}", "month": M}
         await publish(stack.bootstrap, COMMANDS.name, [(M.encode(), json.dumps(close).encode())])
-        records = await collect(stack.bootstrap, INVOICES.name,
-                                lambda r: json.loads(r.value)["partner_id"] in (p1, p2), 8, timeout_s=90,
-                                identity=lambda r: json.loads(r.value)["invoice_id"])
-        await publish(stack.bootstrap, COMMANDS.name, [(M.encode(), json.dumps(
-            {**close, "command_id": f"again-{unique}"}).encode())])
         await asyncio.sleep(3)
         again = await collect(stack.bootstrap, INVOICES.name,
                               lambda r: json.loads(r.value)["partner_id"] in (p1, p2), 100, timeout_s=3)
     finally:
-        codes = [s.terminate() for s in services]
+        codes = [service.terminate() for service in services]
     assert codes == [0, 0, 0]
     invoices = {(i.kind, i.recipient.id): i for i in (Invoice.model_validate_json(r.value) for r in records)}
     assert len({r.value for r in again}) == len(records) == 8, "closing again issued nothing new"
@@ -192,3 +212,43 @@ async def _connect(stack) -> asyncpg.Connection:
                                  password=stack.db.password.get_secret_value(), database=stack.db.name)
 
 
+
+
+async def test_invoicing_killed_during_a_close_issues_the_same_invoices_after_a_restart(own_database, unique,
+                                                                                       tmp_path):
+    """SIGKILL of invoicing while the month closes: after a restart, the eight invoices, each under one
+    number (copies published twice are identical), and numbers without a gap."""
+    stack = own_database
+    M = await a_long_month_after_every_close(stack)
+    p1, p2 = f"{unique}ppPA", f"{unique}dpPA"
+    services = start_services(stack, unique, tmp_path)
+    invoicing = services[-1]
+    try:
+        await play(stack, scenario(unique, M), M, unique)
+        await _until_close_state(stack, M, ("debits", "ledger", "done"))
+        invoicing.proc.kill()
+        invoicing.proc.wait()
+        services[-1] = invoicing.start()
+        records = await invoices_of(stack, (p1, p2), 8)
+    finally:
+        codes = [service.terminate() for service in services]
+    assert codes == [0, 0, 0]
+    copies: dict[str, set[bytes]] = {}
+    for r in records:
+        copies.setdefault(json.loads(r.value)["invoice_id"], set()).add(r.value)
+    assert len(copies) == 8 and all(len(values) == 1 for values in copies.values())
+    kinds = sorted(json.loads(next(iter(v)))["kind"] for v in copies.values())
+    assert kinds == ["license", "license_prorated", "month_closing", "month_closing", "partner_plan",
+                     "prepayment", "prepayment", "subscription"]
+    await _numbers_have_no_gap(stack)
+
+
+async def _until_close_state(stack, month: str, states: tuple[str, ...]) -> None:
+    conn = await _connect(stack)
+    try:
+        for _ in range(600):
+            if await conn.fetchval("SELECT state FROM invoicing.closes WHERE month = $1", month) in states:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
