@@ -1,0 +1,154 @@
+"""`python -m bench.close_month`: how long closing a month takes for 10,000 channels.
+
+On a fresh PostgreSQL of its own (`.stack/bench`), it builds the state a month
+leaves behind: 100 partners (half Partner-Paid, half Direct-Paid) with 100
+channels each, a card payment and usage on every balance. Then it times the
+two parts of a close that do work, each in its one transaction, through the
+services' own code and stores:
+
+1. the ledger's close (balance service): summarise every balance, store the
+   closings and queue them for publication;
+2. the invoices (invoicing service): every subscription, partner plan,
+   license and month-closing invoice, numbered and queued.
+
+The barrier in between waits for the pipeline to catch up; it costs nothing
+when the pipeline is idle. Results: printed and bench/results/close_month.json.
+"""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import typer
+
+from deploy.stack import postgres
+from deploy.stack.settings import PROJECT_ROOT
+from services.balance import service as balance_service
+from services.balance.adapters.postgres import PostgresBalanceStore
+from services.balance.domain.ledger import Entry
+from services.balance.ports import BalanceSpec
+from services.invoicing import service as invoicing_service
+from services.invoicing.adapters.postgres import PostgresInvoiceStore
+from shared.contracts import ChannelAdded, ClientUpserted, LedgerClose, PartnerUpserted
+from shared.db import migrate
+from shared.settings import DatabaseSettings
+from tests.builders import channel, client, partner
+
+from .services import RESULTS, bench_stack
+
+MONTH = "2026-10"
+BALANCE_MIGRATIONS = PROJECT_ROOT / "services" / "balance" / "migrations"
+INVOICING_MIGRATIONS = PROJECT_ROOT / "services" / "invoicing" / "migrations"
+
+
+def directory(partners: int, channels: int):
+    for p in range(partners):
+        model = "partner_paid" if p % 2 == 0 else "direct_paid"
+        pid = f"close{p:03d}PA"
+        yield PartnerUpserted.model_validate(partner(pid, model, "EUR", created_at="2026-09-01T00:00:00Z"))
+        yield ClientUpserted.model_validate(client(f"close{p:03d}CL", pid))
+        for c in range(channels):
+            yield ChannelAdded.model_validate(channel(f"close{p:03d}CH{c:03d}", f"close{p:03d}CL", pid,
+                                                      "2026-09-15T00:00:00Z"))
+
+
+async def build(conn: asyncpg.Connection, partners: int, channels: int) -> int:
+    balances, invoicing = PostgresBalanceStore(conn), PostgresInvoiceStore(conn)
+    specs, entries = [], []
+    at = datetime(2026, 10, 10, tzinfo=UTC)
+    for event in directory(partners, channels):
+        if isinstance(event, PartnerUpserted):
+            await conn.execute("SET search_path TO balance")
+            await balances.upsert_partner(event)
+            if event.billing_model == "partner_paid":
+                specs.append(BalanceSpec(event.partner_id, "partner", event.partner_id, None, "partner_paid", "EUR"))
+            await conn.execute("SET search_path TO invoicing")
+            await invoicing.upsert_partner(event)
+        elif isinstance(event, ClientUpserted):
+            await conn.execute("SET search_path TO invoicing")
+            await invoicing.upsert_client(event)
+        else:
+            await conn.execute("SET search_path TO balance")
+            spec = await balances.upsert_channel(event)
+            if spec:
+                specs.append(spec)
+            await conn.execute("SET search_path TO invoicing")
+            await invoicing.upsert_channel(event)
+    await conn.execute("SET search_path TO balance")
+    await balances.open_balances(specs)
+    for spec in specs:
+        entries.append(Entry("payment", f"pay-{spec.owner_id}", spec.owner_id, Decimal("50.00"), at, MONTH,
+                             method="card"))
+        owned = [spec.owner_id] if spec.kind == "channel" else [
+            f"{spec.owner_id[:8]}CH{c:03d}" for c in range(channels)]
+        for ch in owned:
+            for i in range(3):
+                entries.append(Entry("usage", f"u-{ch}-{i}", spec.owner_id, Decimal("-0.1131"),
+                                     at + timedelta(minutes=i), MONTH, ch, f"{ch[:8]}CL", "marketing"))
+    for i in range(0, len(entries), 5000):
+        await balances.write_entries(entries[i:i + 5000])
+    return len(entries)
+
+
+async def run(partners: int, channels: int) -> dict:
+    s = bench_stack()
+    postgres.stop(s)
+    shutil.rmtree(s.dir, ignore_errors=True)
+    postgres.start(s)
+    db = DatabaseSettings(port=s.pg_port, password=s.pg_password)
+    try:
+        migrate(db, "balance", BALANCE_MIGRATIONS)
+        migrate(db, "invoicing", INVOICING_MIGRATIONS)
+        conn = await asyncpg.connect(db.dsn())
+        try:
+            entries = await build(conn, partners, channels)
+            await conn.execute("SET search_path TO balance")
+            started = time.perf_counter()
+            async with conn.transaction():
+                await balance_service.close_ledger(_uow(conn, PostgresBalanceStore),
+                                                   LedgerClose(type="ledger.close", close_id="bench", month=MONTH))
+            ledger_s = time.perf_counter() - started
+            closings = await PostgresBalanceStore(conn).saved_closings(MONTH)
+            await conn.execute("SET search_path TO invoicing")
+            started = time.perf_counter()
+            async with conn.transaction():
+                invoices = await invoicing_service.issue_month(
+                    PostgresInvoiceStore(conn), MONTH, {c.balance.owner_id: c for c in closings},
+                    datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
+            invoices_s = time.perf_counter() - started
+        finally:
+            await conn.close()
+    finally:
+        postgres.stop(s)
+    return {"channels": partners * channels, "partners": partners, "ledger_entries": entries,
+            "balances_closed": len(closings), "ledger_close_seconds": round(ledger_s, 2),
+            "invoices": invoices, "invoicing_seconds": round(invoices_s, 2),
+            "close_seconds": round(ledger_s + invoices_s, 2)}
+
+
+def _uow(conn: asyncpg.Connection, store_class):
+    """The services' use cases on one connection (the transaction is the caller's)."""
+
+    @asynccontextmanager
+    async def transaction():
+        async with conn.transaction():
+            yield store_class(conn)
+
+    return transaction
+
+
+def main(partners: int = typer.Option(100, help="Partners, half of each model."),
+         channels: int = typer.Option(100, help="Channels per partner.")) -> None:
+    result = asyncio.run(run(partners, channels))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "close_month.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    typer.run(main)
