@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +25,12 @@ class StackSettings(BaseSettings):
     pg_password: SecretStr = Field(SecretStr("billing-local"), description="That role's password.")
     pg_bin: Path | None = Field(None, description="Folder of PostgreSQL's server binaries; found if unset.")
     start_timeout_s: float = Field(90.0, description="How long start waits for each part to answer.")
+
+    @field_validator("dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # psql and the server's socket folder need an absolute path, whatever the working directory.
+        return value.resolve()
 
     @property
     def logs(self) -> Path:

@@ -240,3 +240,74 @@ async def test_closing_a_ledger_month_summarises_each_balance_and_books_later_mo
     finally:
         await conn.close()
     assert booked == next_month(month)
+
+
+async def test_debits_top_ups_and_refunds_at_once_on_a_few_hot_balances_through_a_rebalance_and_a_kill(
+        stack, unique, tmp_path):
+    """Three balances take 3,000 debits (each sent twice) while top-ups and refunds arrive; a second
+    instance joins (rebalance) and the first is killed: every balance ends exactly at what the inputs
+    say, the ledger adds up, and every event the ledger counted was announced once, no more, no less."""
+    owners = [f"{unique}PA{i}" for i in range(3)]
+    # A threshold the debits cross back and forth as top-ups interleave with them: several crossings,
+    # each to be announced once; a refund can never exceed the balance (it stays above 20).
+    renewal = {"enabled": True, "threshold": "45.00", "amount": "40.00"}
+    await publish(stack.bootstrap, DIRECTORY.name, [
+        (o.encode(), json.dumps(partner(o, auto_renewal=renewal)).encode()) for o in owners])
+    rnd = random.Random(11)
+    wave1 = [usage(f"{unique}-m{i}-{o}", o, o, f"{o}CH", "0.0100") for i in range(1000) for o in owners]
+    wave2 = [usage(f"{unique}-n{i}-{o}", o, o, f"{o}CH", "0.0100") for i in range(1000) for o in owners]
+    credits = [payment(f"{unique}-p{i}-{o}", {"partner_id": o}, "5.00", method="bank_transfer")
+               for i in range(20) for o in owners]
+    refunds = [refund(f"{unique}-r{i}-{o}", {"partner_id": o}, "1.00") for i in range(10) for o in owners]
+    group = f"test-{unique}"
+    first = balance_service(stack, group, tmp_path, "first").start()
+    second = None
+    try:
+        assert await until(lambda: _all_exist(stack, owners), 30)
+        await publish(stack.bootstrap, PAYMENTS.name, [
+            payment(f"{unique}-seed-{o}", {"partner_id": o}, "50.00") for o in owners])
+        await publish(stack.bootstrap, USAGE_PRICED.name, wave1 + rnd.sample(wave1, len(wave1)))
+        assert await until(lambda: _all_equal(stack, owners, Decimal("40.00")), 60), "below the threshold"
+        await asyncio.gather(
+            publish(stack.bootstrap, USAGE_PRICED.name, wave2 + rnd.sample(wave2, len(wave2))),
+            publish(stack.bootstrap, PAYMENTS.name, rnd.sample(credits + refunds, len(credits + refunds))))
+        second = balance_service(stack, group, tmp_path, "second").start()
+        first.proc.kill()
+        first.proc.wait()
+        # 50 seed − 2,000 × 0.01 debits + 20 × 5 top-ups − 10 × 1 refunds, for each balance.
+        assert await until(lambda: _all_equal(stack, owners, Decimal("120.00")), 90)
+    finally:
+        if second:
+            assert second.terminate() == 0
+    assert await ledger_mismatches(stack) == []
+    counted = await _events_issued(stack, owners)
+    events = await events_of(stack, set(owners), sum(counted.values()))
+    announced = {o: len({e["event_id"] for e in events if _owner(e) == o}) for o in owners}
+    assert announced == counted
+    assert all(n >= 3 for n in counted.values()), "restored, then low and top-up requested at least"
+    for o in owners:
+        topups = {e["request_id"] for e in events if _owner(e) == o and e["type"] == "topup.requested"}
+        assert len(topups) == 1, "a second crossing before the top-up arrives requests nothing new"
+
+
+async def _all_exist(stack, owners):
+    return len(await amounts(stack, owners)) == len(owners)
+
+
+async def _all_equal(stack, owners, value):
+    got = await amounts(stack, owners)
+    return all(got.get(o) == value for o in owners)
+
+
+async def _events_issued(stack, owners) -> dict[str, int]:
+    conn = await db(stack)
+    try:
+        rows = await conn.fetch("SELECT owner_id, events_issued FROM balance.balances WHERE owner_id = ANY($1)",
+                                owners)
+        return {r["owner_id"]: r["events_issued"] for r in rows}
+    finally:
+        await conn.close()
+
+
+def _owner(event: dict) -> str:
+    return event["balance"].get("partner_id") or event["balance"].get("channel_id")
