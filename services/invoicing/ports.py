@@ -55,6 +55,9 @@ class InvoiceStore(Protocol):
 
     async def last_closed(self) -> str | None: ...
 
+    async def latest_close(self) -> str | None:
+        """The latest month with a close, done or not."""
+
     async def close_state(self, month: str) -> str | None: ...
 
     async def waiting_close(self, month: str) -> str | None:

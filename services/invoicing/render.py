@@ -31,7 +31,7 @@ def text(inv: Invoice) -> str:
         rows.append(f"  {line.description:<{width}}  {line.quantity:>6} × {line.unit_price:>10}  "
                     f"{_money(line.amount, inv.currency):>16}")
     rows += ["", f"  {'Subtotal':<{width}}  {'':>19}  {_money(inv.subtotal, inv.currency):>16}",
-             f"  {TREATMENTS[inv.tax.treatment] + ' ' + str(inv.tax.rate * 100).rstrip('0').rstrip('.') + ' %':<{width}}"
+             f"  {TREATMENTS[inv.tax.treatment] + ' ' + format((inv.tax.rate * 100).normalize(), 'f') + ' %':<{width}}"
              f"  {'':>19}  {_money(inv.tax.amount, inv.currency):>16}",
              f"  {'Total':<{width}}  {'':>19}  {_money(inv.total, inv.currency):>16}"]
     if inv.summary:

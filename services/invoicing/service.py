@@ -46,10 +46,13 @@ async def issue(store: InvoiceStore, *, key: tuple[str, ...], kind: str, partner
 def _client_recipient(client: Client | None, channel: Channel, partner: Partner) -> Recipient:
     if client is not None:
         return client.recipient()
+    return _unknown_client(channel.client_id, partner)
+
+
+def _unknown_client(client_id: str, partner: Partner) -> Recipient:
     # The client's upsert has not been seen: bill the client at its partner's address.
-    log.warning("client unknown; invoicing it at its partner's address", client_id=channel.client_id)
-    return Recipient(type="client", id=channel.client_id, name=channel.client_id, country=partner.country,
-                     vat_id=None)
+    log.warning("client unknown; invoicing it at its partner's address", client_id=client_id)
+    return Recipient(type="client", id=client_id, name=client_id, country=partner.country, vat_id=None)
 
 
 async def apply_directory(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime) -> list[Rejected]:
@@ -97,10 +100,12 @@ async def apply_ledger_entries(uow: UnitOfWork, accepted: Sequence[Accepted], no
             if partner is None:
                 raise LookupError(f"partner {entry.partner_id} of payment {entry.entry_id} is not known yet")
             if entry.channel_id:
+                # A Direct-Paid channel's payment is the client's, even when this directory lags the ledger's.
                 channel = await store.channel(entry.channel_id)
-                client = await store.client(entry.client_id or "")
+                client_id = entry.client_id or (channel.client_id if channel else None)
+                client = await store.client(client_id) if client_id else None
                 recipient = (client.recipient() if client else
-                             _client_recipient(None, channel, partner) if channel else partner.recipient())
+                             _unknown_client(client_id, partner) if client_id else partner.recipient())
             else:
                 recipient = partner.recipient()
             await issue(store, key=("prepayment", entry.entry_id), kind="prepayment", partner=partner,
@@ -120,17 +125,16 @@ async def request_close(uow: UnitOfWork, offsets: Offsets, accepted: Sequence[Ac
 
 
 async def _request(store: InvoiceStore, offsets: Offsets, month: str, command_id: str) -> None:
-    """Months close in order: after the last closed one, every month up to `month` is closed."""
-    last = await store.last_closed()
-    if await store.close_state(month) is not None or (last is not None and month <= last):
+    """Months close in order: after the latest month closed or closing, every month up to `month`."""
+    latest = await store.latest_close()
+    if latest is not None and month <= latest:
         log.info("month already closed or closing", month=month, command_id=command_id)
         return
     statuses = await offsets.end_offsets(MESSAGE_STATUS.name)
     payments = await offsets.end_offsets(PAYMENTS.name)
-    m = next_month(last) if last is not None else month
+    m = next_month(latest) if latest is not None else month
     while m <= month:
-        if await store.close_state(m) is None:
-            await store.request_close(Close(m, command_id, "barrier", statuses, payments, None))
+        await store.request_close(Close(m, command_id, "barrier", statuses, payments, None))
         m = next_month(m)
 
 
@@ -156,9 +160,10 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
             if close.state == "barrier":
                 if not _caught_up(await offsets.committed(ingest_group, MESSAGE_STATUS.name), close.status_offsets):
                     return
-                await store.update_close(close.month, "debits", await offsets.end_offsets(USAGE_PRICED.name))
+                priced = await offsets.end_offsets(USAGE_PRICED.name)
+                await store.update_close(close.month, "debits", priced)
                 close = Close(close.month, close.command_id, "debits", close.status_offsets,
-                              close.payment_offsets, await offsets.end_offsets(USAGE_PRICED.name))
+                              close.payment_offsets, priced)
             if close.state == "debits":
                 if not (_caught_up(await offsets.committed(balance_group, USAGE_PRICED.name),
                                    close.priced_offsets or {})

@@ -108,6 +108,9 @@ class PostgresInvoiceStore:
     async def last_closed(self) -> str | None:
         return await self.conn.fetchval("SELECT max(month) FROM closes WHERE state = 'done'")
 
+    async def latest_close(self) -> str | None:
+        return await self.conn.fetchval("SELECT max(month) FROM closes")
+
     async def close_state(self, month: str) -> str | None:
         return await self.conn.fetchval("SELECT state FROM closes WHERE month = $1", month)
 

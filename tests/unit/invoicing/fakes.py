@@ -1,0 +1,320 @@
+"""In-memory fakes of the invoicing ports, with the PostgreSQL adapter's semantics.
+
+`FakeInvoiceStore` keeps every table of `migrations/0002_invoices.sql` (and the
+outbox of `0001_outbox.sql`) as plain Python containers and implements every
+method of `ports.InvoiceStore` the way `adapters/postgres.py` does: upserts
+that keep what their `ON CONFLICT` clause keeps, a `billed` primary key and
+unique invoice ids and numbers that raise, one number sequence per year,
+closes oldest first. `FakeUnitOfWork` wraps it in "transactions": a block that
+raises leaves the store exactly as it found it. `FakeOffsets` is the Kafka
+positions the close's barrier reads; a test sets them. `Feed` turns dicts into
+the `Accepted` batches the use cases take, through the contract's own `decode`.
+"""
+
+import copy
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
+                              PartnerUpserted, decode, encode)
+from shared.dead_letters import Accepted
+from shared.outbox import OutboxRecord
+from shared.topics import COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
+
+from services.invoicing.domain.directory import Channel, Client, Partner
+from services.invoicing.ports import Close
+
+
+class StoreFailure(RuntimeError):
+    """What PostgreSQL would raise (a constraint violated, a lost connection)."""
+
+
+@dataclass
+class CloseRow:
+    """One row of `closes`."""
+
+    month: str
+    command_id: str
+    state: str
+    status_offsets: dict[int, int]
+    payment_offsets: dict[int, int]
+    priced_offsets: dict[int, int] | None = None
+    done_at: datetime | None = None
+
+
+_CLOSE_STATES = ("barrier", "debits", "ledger", "done")
+_BILLED_ITEMS = ("license", "plan")
+_STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "invoices", "closes_rows",
+          "ledger_closings", "outbox")
+
+
+class FakeInvoiceStore:
+    """Every table of the invoicing schema, in memory; the PostgreSQL adapter's semantics."""
+
+    def __init__(self) -> None:
+        self.partners: dict[str, Partner] = {}
+        self.clients: dict[str, Client] = {}
+        self.channels: dict[str, Channel] = {}
+        self.billed_rows: dict[tuple[str, str, str], str] = {}  # (item, subject, month) → invoice id
+        self.invoice_numbers: dict[int, int] = {}  # year → last number
+        self.invoices: dict[str, Invoice] = {}  # invoice id → invoice, in insertion order
+        self.closes_rows: dict[str, CloseRow] = {}  # month → close
+        self.ledger_closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
+        self.outbox: list[OutboxRecord] = []
+        # (method name, nth call) that raises StoreFailure: ("save_invoice", 3) fails the third save.
+        self.fail_on: tuple[str, int] | None = None
+        self.calls: list[str] = []
+
+    # -- snapshots, for the unit of work ---------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy({name: getattr(self, name) for name in _STATE})
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        for name, value in snapshot.items():
+            setattr(self, name, value)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail_on is not None and self.fail_on[0] == name and self.calls.count(name) == self.fail_on[1]:
+            raise StoreFailure(f"{name} failed")
+
+    # -- directory ---------------------------------------------------------------------------
+
+    async def upsert_partner(self, e: PartnerUpserted) -> None:
+        self._call("upsert_partner")
+        known = self.partners.get(e.partner_id)
+        if known is None:
+            self.partners[e.partner_id] = Partner(e.partner_id, e.name, e.billing_model, e.currency, e.plan,
+                                                  e.created_at, e.billing_address.country, e.billing_address.vat_id)
+        else:  # ON CONFLICT DO UPDATE SET name, plan, country, vat_id: model, currency, created_at stay
+            self.partners[e.partner_id] = replace(known, name=e.name, plan=e.plan,
+                                                  country=e.billing_address.country,
+                                                  vat_id=e.billing_address.vat_id)
+
+    async def upsert_client(self, e: ClientUpserted) -> None:
+        self._call("upsert_client")
+        self.clients[e.client_id] = Client(e.client_id, e.partner_id, e.name, e.billing_address.country,
+                                           e.billing_address.vat_id)
+
+    async def upsert_channel(self, e: ChannelAdded) -> None:
+        self._call("upsert_channel")
+        known = self.channels.get(e.channel_id)
+        # ON CONFLICT DO UPDATE SET partner, client, license, billing_started_at: a cancellation stays.
+        self.channels[e.channel_id] = Channel(e.channel_id, e.partner_id, e.client_id, e.license,
+                                              e.billing_started_at, known.cancelled_at if known else None)
+
+    async def cancel_channel(self, e: ChannelCancelled) -> None:
+        self._call("cancel_channel")
+        known = self.channels.get(e.channel_id)
+        if known is not None:  # UPDATE … WHERE channel_id: nothing to update otherwise
+            self.channels[e.channel_id] = replace(known, cancelled_at=e.cancelled_at)
+
+    async def partner(self, partner_id: str) -> Partner | None:
+        self._call("partner")
+        return self.partners.get(partner_id)
+
+    async def client(self, client_id: str) -> Client | None:
+        self._call("client")
+        return self.clients.get(client_id)
+
+    async def channel(self, channel_id: str) -> Channel | None:
+        self._call("channel")
+        return self.channels.get(channel_id)
+
+    async def directory(self) -> tuple[list[Partner], list[Channel], dict[str, Client]]:
+        self._call("directory")
+        return list(self.partners.values()), list(self.channels.values()), dict(self.clients)
+
+    # -- billed items and invoices -----------------------------------------------------------
+
+    async def billed(self) -> set[tuple[str, str, str]]:
+        self._call("billed")
+        return set(self.billed_rows)
+
+    async def mark_billed(self, items: Sequence[tuple[str, str, str]], invoice_id: str) -> None:
+        self._call("mark_billed")
+        rows = dict(self.billed_rows)
+        for item in items:
+            if item[0] not in _BILLED_ITEMS:
+                raise StoreFailure(f"billed.item check violated: {item[0]}")
+            if item in rows:
+                raise StoreFailure(f"billed primary key violated: {item}")
+            rows[tuple(item)] = invoice_id
+        self.billed_rows = rows  # one statement: all rows or none
+
+    async def has_invoice(self, invoice_id: str) -> bool:
+        self._call("has_invoice")
+        return invoice_id in self.invoices
+
+    async def next_number(self, year: int) -> str:
+        self._call("next_number")
+        self.invoice_numbers[year] = self.invoice_numbers.get(year, 0) + 1
+        return f"INV-{year}-{self.invoice_numbers[year]:06d}"
+
+    async def save_invoice(self, invoice: Invoice) -> None:
+        self._call("save_invoice")
+        if invoice.invoice_id in self.invoices:
+            raise StoreFailure(f"invoices primary key violated: {invoice.invoice_id}")
+        if invoice.number in {i.number for i in self.invoices.values()}:
+            raise StoreFailure(f"invoices.number unique violated: {invoice.number}")
+        self.invoices[invoice.invoice_id] = invoice
+        self.outbox.append(OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), encode(invoice)))
+
+    async def emit(self, records: Sequence[OutboxRecord]) -> None:
+        self._call("emit")
+        self.outbox.extend(records)
+
+    # -- month closes ------------------------------------------------------------------------
+
+    async def closes(self) -> list[Close]:
+        self._call("closes")
+        return [Close(r.month, r.command_id, r.state, dict(r.status_offsets), dict(r.payment_offsets),
+                      dict(r.priced_offsets) if r.priced_offsets is not None else None)
+                for r in sorted(self.closes_rows.values(), key=lambda r: r.month) if r.state != "done"]
+
+    async def last_closed(self) -> str | None:
+        self._call("last_closed")
+        return max((r.month for r in self.closes_rows.values() if r.state == "done"), default=None)
+
+    async def latest_close(self) -> str | None:
+        self._call("latest_close")
+        return max(self.closes_rows, default=None)
+
+    async def close_state(self, month: str) -> str | None:
+        self._call("close_state")
+        row = self.closes_rows.get(month)
+        return row.state if row else None
+
+    async def waiting_close(self, month: str) -> str | None:
+        self._call("waiting_close")
+        row = self.closes_rows.get(month)
+        return row.command_id if row is not None and row.state == "ledger" else None
+
+    async def request_close(self, close: Close) -> None:
+        self._call("request_close")
+        if close.state not in _CLOSE_STATES:
+            raise StoreFailure(f"closes.state check violated: {close.state}")
+        # INSERT (month, command_id, state, status_offsets, payment_offsets) ON CONFLICT DO NOTHING
+        self.closes_rows.setdefault(close.month, CloseRow(close.month, close.command_id, close.state,
+                                                          dict(close.status_offsets),
+                                                          dict(close.payment_offsets)))
+
+    async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
+                           done_at: datetime | None = None) -> None:
+        self._call("update_close")
+        if state not in _CLOSE_STATES:
+            raise StoreFailure(f"closes.state check violated: {state}")
+        row = self.closes_rows.get(month)
+        if row is None:
+            return
+        row.state = state
+        if priced_offsets is not None:  # coalesce($3, priced_offsets)
+            row.priced_offsets = dict(priced_offsets)
+        if done_at is not None:
+            row.done_at = done_at
+
+    async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
+        self._call("save_closings")
+        for c in closings:  # ON CONFLICT (month, owner_id) DO NOTHING
+            self.ledger_closings.setdefault((c.month, c.balance.owner_id), c.model_dump_json())
+
+    async def closings(self, month: str) -> dict[str, BalanceClosing]:
+        self._call("closings")
+        return {owner: BalanceClosing.model_validate_json(text)
+                for (m, owner), text in self.ledger_closings.items() if m == month}
+
+    # -- reading helpers for tests -----------------------------------------------------------
+
+    def issued(self) -> list[Invoice]:
+        """Every invoice queued for publication, in the order it was issued."""
+        return [decode(INVOICES.name, r.value) for r in self.outbox if r.topic == INVOICES.name]
+
+    def numbers(self) -> list[str]:
+        return [i.number for i in self.invoices.values()]
+
+
+class FakeUnitOfWork:
+    """A `ports.UnitOfWork` over one FakeInvoiceStore: commit on normal exit, roll back on an exception."""
+
+    def __init__(self, store: FakeInvoiceStore | None = None) -> None:
+        self.store = store or FakeInvoiceStore()
+        self.committed = 0
+        self.rolled_back = 0
+
+    def __call__(self):
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[FakeInvoiceStore]:
+        before = self.store.snapshot()
+        try:
+            yield self.store
+        except BaseException:
+            self.store.restore(before)
+            self.rolled_back += 1
+            raise
+        self.committed += 1
+
+
+class FakeOffsets:
+    """`ports.Offsets`: the end offsets of each topic and the committed offsets of each (group, topic),
+    as the test sets them; a topic or group never set has none."""
+
+    def __init__(self) -> None:
+        self.ends: dict[str, dict[int, int]] = {}
+        self.commits: dict[tuple[str, str], dict[int, int]] = {}
+        self.calls: list[tuple[str, ...]] = []
+
+    def set_end(self, topic: str, offsets: dict[int, int]) -> None:
+        self.ends[topic] = dict(offsets)
+
+    def commit(self, group_id: str, topic: str, offsets: dict[int, int]) -> None:
+        self.commits[(group_id, topic)] = dict(offsets)
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        self.calls.append(("end_offsets", topic))
+        return dict(self.ends.get(topic, {}))
+
+    async def committed(self, group_id: str, topic: str) -> dict[int, int]:
+        self.calls.append(("committed", group_id, topic))
+        return dict(self.commits.get((group_id, topic), {}))
+
+
+def consumer_record(topic: str, offset: int, key: bytes | None, value: bytes, partition: int = 0) -> ConsumerRecord:
+    return ConsumerRecord(topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0,
+                          key=key, value=value, checksum=None, serialized_key_size=len(key or b""),
+                          serialized_value_size=len(value), headers=())
+
+
+class Feed:
+    """Builds `Accepted` batches from dicts, each record at the next offset of its topic."""
+
+    def __init__(self) -> None:
+        self.offsets: Counter[str] = Counter()
+
+    def accepted(self, topic: str, key: str, body: dict[str, Any]) -> Accepted:
+        value = json.dumps(body).encode()
+        offset = self.offsets[topic]
+        self.offsets[topic] += 1
+        return Accepted(consumer_record(topic, offset, key.encode(), value), decode(topic, value))
+
+    def directory(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(DIRECTORY.name, b["partner_id"], b) for b in bodies]
+
+    def entries(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(LEDGER_ENTRIES.name, b["balance"].get("partner_id") or b["balance"]["channel_id"], b)
+                for b in bodies]
+
+    def commands(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(COMMANDS.name, b["month"], b) for b in bodies]
+
+    def closed(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(LEDGER_CLOSED.name, b["month"], b) for b in bodies]
