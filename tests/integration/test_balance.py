@@ -266,6 +266,8 @@ async def test_debits_top_ups_and_refunds_at_once_on_a_few_hot_balances_through_
         assert await until(lambda: _all_exist(stack, owners), 30)
         await publish(stack.bootstrap, PAYMENTS.name, [
             payment(f"{unique}-seed-{o}", {"partner_id": o}, "50.00") for o in owners])
+        # Usage and payments are separate topics: wait for the seed, or wave 1 could land first.
+        assert await until(lambda: _all_equal(stack, owners, Decimal("50.00")), 60)
         await publish(stack.bootstrap, USAGE_PRICED.name, wave1 + rnd.sample(wave1, len(wave1)))
         assert await until(lambda: _all_equal(stack, owners, Decimal("40.00")), 60), "below the threshold"
         await asyncio.gather(
