@@ -6,9 +6,13 @@ source "$(dirname "$0")/bootstrap.sh"
 say "starting the stack"
 billing-stack start
 billing-stack status
+say "playing the demo month"
+python -m demo
 cat >&2 <<'HINT'
 
-The system is up. Check it any time with:   .venv/bin/billing-stack status
-Stop everything (data is kept) with:        .venv/bin/billing-stack stop
+The system is up and keeps running. Check it any time with:   .venv/bin/billing-stack status
+Check the money (reconciliation):                              .venv/bin/python -m ops.reconcile
+Print an invoice:              .venv/bin/python -m services.invoicing.render INV-2026-000001
+Stop everything (data is kept) with:                           .venv/bin/billing-stack stop
 Logs are in .stack/logs/.
 HINT

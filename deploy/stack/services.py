@@ -47,6 +47,9 @@ def _env(s: StackSettings) -> dict[str, str]:
     env.setdefault("BILLING_DB_PASSWORD", s.pg_password.get_secret_value())
     for svc in SERVICES:
         env.setdefault(f"{svc.settings.model_config['env_prefix']}LOG_JSON", "true")
+    # The local stack plays demo months in the past (October 2026): closing each past month by
+    # itself would close it before the demo's data arrives. Months close on command here.
+    env.setdefault("BILLING_INVOICING_AUTO_CLOSE", "false")
     return env
 
 

@@ -1,0 +1,195 @@
+"""`python -m demo`: play October 2026 through the running system and print what it billed.
+
+It publishes what the other systems would (the Hub's directory, the pricing
+team's rate cards, the payment provider's payments, the messaging platform's
+statuses), answers the platform's top-up requests as the payment provider
+would, closes the month, then prints each balance, the balance events and the
+invoices per recipient, and runs the reconciliation. Every id is fixed, so a
+second run changes nothing and prints the same.
+"""
+
+import asyncio
+import json
+import sys
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+
+from ops.reconcile import in_flight, reconcile
+from services.invoicing.render import text
+from shared.contracts import Invoice
+from shared.settings import DatabaseSettings, KafkaSettings
+from shared.topics import (BALANCE_EVENTS, COMMANDS, DIRECTORY, LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES,
+                           MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED)
+
+from . import month
+
+console = Console()
+GROUPS = {"billing-usage-ingest": (MESSAGE_STATUS, DIRECTORY, RATECARDS),
+          "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE),
+          "billing-invoicing": (COMMANDS, DIRECTORY, LEDGER_ENTRIES, LEDGER_CLOSED)}
+OWNERS = ("acmePA", "globexCH0007", "globexCH0008", "globexCH0009", "globexCH0010")
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, key_field: str, values: list[dict]) -> None:
+    futures = [await producer.send(topic, json.dumps(v).encode(), key=_key(v, key_field).encode()) for v in values]
+    await asyncio.gather(*futures)
+
+
+def _key(value: dict, field: str) -> str:
+    if field == "account":
+        return value["account"].get("partner_id") or value["account"]["channel_id"]
+    return value[field]
+
+
+async def lag(bootstrap: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await reader.start()
+    try:
+        total = 0
+        for group, topics in GROUPS.items():
+            try:
+                committed = await admin.list_consumer_group_offsets(group)
+            except KafkaError:
+                return 1
+            parts = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
+            ends = await reader.end_offsets(parts)
+            total += sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+        return total
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def settle(bootstrap: str, conn: asyncpg.Connection, what: str, timeout_s: float = 180) -> None:
+    """Wait until every service has consumed everything and published its outbox, twice in a row."""
+    quiet = 0
+    with console.status(f"{what}…"):
+        for _ in range(int(timeout_s * 2)):
+            quiet = quiet + 1 if await lag(bootstrap) == 0 and await in_flight(conn) == 0 else 0
+            if quiet >= 3:
+                return
+            await asyncio.sleep(0.5)
+    raise SystemExit(f"The pipeline did not settle while {what.lower()}: is every service running? "
+                     "(.venv/bin/billing-stack status)")
+
+
+async def balance_events(bootstrap: str) -> list[dict]:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    await reader.start()
+    try:
+        parts = [TopicPartition(BALANCE_EVENTS.name, p) for p in range(BALANCE_EVENTS.partitions)]
+        reader.assign(parts)
+        await reader.seek_to_beginning(*parts)
+        ends = await reader.end_offsets(parts)
+        events: dict[str, dict] = {}
+        while any(await reader.position(tp) < ends[tp] for tp in parts):
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                for r in records:
+                    event = json.loads(r.value)
+                    if (event["balance"].get("partner_id") or event["balance"].get("channel_id")) in OWNERS:
+                        events[event["event_id"]] = event
+        return sorted(events.values(), key=lambda e: (e["at"], e["event_id"]))
+    finally:
+        await reader.stop()
+
+
+async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
+    conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, database=db.name,
+                                 password=db.password.get_secret_value())
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        traffic = month.traffic()
+        console.rule("[bold]October 2026, played through the running system")
+        console.print(f"Directory: 2 partners, 4 clients, 8 channels · rate cards EUR and USD · "
+                      f"{len(month.PAYMENTS)} payments and refunds · {len(traffic.statuses):,} statuses of "
+                      f"{traffic.messages:,} billable messages (plus free and failed ones), every tenth twice")
+        await publish(producer, RATECARDS.name, "currency", month.cards())
+        await publish(producer, DIRECTORY.name, "partner_id", month.DIRECTORY)
+        await settle(kafka.bootstrap_servers, conn, "Loading the directory and rate cards")
+        await publish(producer, PAYMENTS.name, "account", month.PAYMENTS)
+        await publish(producer, MESSAGE_STATUS.name, "channel_id", traffic.statuses)
+        await settle(kafka.bootstrap_servers, conn, "Charging the statuses")
+        await publish(producer, DIRECTORY.name, "partner_id", [month.LATE_CHANNEL])
+        await settle(kafka.bootstrap_servers, conn, "Announcing globexCH0010, whose statuses were held")
+        requests = [e for e in await balance_events(kafka.bootstrap_servers) if e["type"] == "topup.requested"]
+        await publish(producer, PAYMENTS.name, "account", [month.topup_answer(e) for e in requests])
+        await settle(kafka.bootstrap_servers, conn, "Answering the top-up requests")
+        await publish(producer, COMMANDS.name, "month",
+                      [{"type": "month.close", "command_id": "close-2026-10", "month": month.MONTH}])
+        with console.status("Closing October 2026…"):
+            for _ in range(600):
+                if await conn.fetchval("SELECT state FROM invoicing.closes WHERE month = $1", month.MONTH) == "done":
+                    break
+                await asyncio.sleep(0.5)
+        await settle(kafka.bootstrap_servers, conn, "Publishing the invoices")
+        await show_balances(conn)
+        show_events(await balance_events(kafka.bootstrap_servers))
+        await show_invoices(conn)
+        console.rule("[bold]Reconciliation")
+        checks = await reconcile(db, settle_s=10)
+        for c in checks:
+            console.print(f"{'[green]ok[/]  ' if c.ok else '[red]FAIL[/]'} {c.name}")
+            for p in c.problems[:10]:
+                console.print(f"       {p}")
+        return 0 if all(c.ok for c in checks) else 1
+    finally:
+        await producer.stop()
+        await conn.close()
+
+
+async def show_balances(conn: asyncpg.Connection) -> None:
+    console.rule("[bold]Balances")
+    table = Table("balance", "model", "currency", "paid in", "refunded", "usage", "messages", "balance")
+    for r in await conn.fetch(
+            """SELECT b.owner_id, b.billing_model, b.currency, b.amount,
+                      coalesce(sum(l.amount) FILTER (WHERE l.kind = 'payment'), 0) AS paid,
+                      coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0) AS refunded,
+                      coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'usage'), 0) AS usage,
+                      count(*) FILTER (WHERE l.kind = 'usage') AS messages
+               FROM balance.balances b LEFT JOIN balance.ledger l USING (owner_id)
+               WHERE b.owner_id = ANY($1) GROUP BY b.owner_id ORDER BY b.owner_id""", list(OWNERS)):
+        table.add_row(r["owner_id"], r["billing_model"], r["currency"], f"{r['paid']:.2f}",
+                      f"{r['refunded']:.2f}", f"{r['usage'].normalize():f}", str(r["messages"]),
+                      f"[bold]{r['amount'].normalize():f}[/]")
+    console.print(table)
+
+
+def show_events(events: list[dict]) -> None:
+    console.rule("[bold]Balance events")
+    table = Table("at", "balance", "event", "balance after", "details")
+    for e in events:
+        owner = e["balance"].get("partner_id") or e["balance"].get("channel_id")
+        details = (f"threshold {e['threshold']}" if e["type"] == "balance.low" else
+                   f"{e['amount']} requested ({e['request_id'][:15]}…)" if e["type"] == "topup.requested" else
+                   "pause " + ", ".join(e["channel_ids"]) if e["type"] == "balance.depleted" else
+                   "resume " + ", ".join(e["channel_ids"]))
+        table.add_row(e["at"], owner, e["type"], f"{e['balance_amount']} {e['currency']}", details)
+    console.print(table)
+
+
+async def show_invoices(conn: asyncpg.Connection) -> None:
+    console.rule("[bold]Invoices, per recipient")
+    rows = await conn.fetch("SELECT invoice::text FROM invoicing.invoices WHERE partner_id IN ('acmePA', 'globexPA') "
+                            "ORDER BY recipient_id, number")
+    invoices = [Invoice.model_validate_json(r["invoice"]) for r in rows]
+    for recipient in sorted({i.recipient.id for i in invoices}):
+        mine = [i for i in invoices if i.recipient.id == recipient]
+        console.print(f"\n[bold]{mine[0].recipient.name}[/] ({mine[0].recipient.type} {recipient}): "
+                      f"{len(mine)} invoices")
+        for invoice in mine:
+            console.print(text(invoice), highlight=False, markup=False)
+
+
+def main() -> None:
+    sys.exit(asyncio.run(play(KafkaSettings(), DatabaseSettings())))
+
+
+main()

@@ -1,0 +1,161 @@
+"""October 2026 for two partners: what the demo publishes, with fixed ids so a re-run changes nothing.
+
+- Acme (Partner-Paid, EUR, Germany, VAT id): clients Bob (Austria) and Carla
+  (Germany); four channels, one added mid-month, one cancelled on the 20th.
+  One shared balance, auto-renewal below 20.00 with 50.00.
+- Globex (Direct-Paid, USD, United States): clients Initech (France) and
+  Umbrella (Spain, VAT id); four channels, each with its own balance; one
+  runs out mid-month and is topped up when the platform asks; one sends
+  before the Hub has announced it.
+"""
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.builders import pricing, ratecard, status
+
+MONTH = "2026-10"
+RENEWAL_ACME = {"enabled": True, "threshold": "20.00", "amount": "50.00"}
+RENEWAL_CH7 = {"enabled": True, "threshold": "5.00", "amount": "20.00"}
+MARKETS = {"DE": "Germany", "AT": "Rest of Western Europe", "FR": "France", "ES": "Spain", "US": "North America"}
+RATES = {"EUR": {"marketing": ["0.1131", "0.0592", "0.0791", "0.0615", "0.0250", "0.0604"],
+                 "utility": ["0.0456", "0.0300", "0.0300", "0.0200", "0.0034", "0.0300"],
+                 "authentication": ["0.0636", "0.0350", "0.0400", "0.0250", "0.0135", "0.0350"]},
+         "USD": {"marketing": ["0.1365", "0.0714", "0.0955", "0.0742", "0.0250", "0.0730"],
+                 "utility": ["0.0550", "0.0362", "0.0362", "0.0241", "0.0040", "0.0362"],
+                 "authentication": ["0.0768", "0.0422", "0.0483", "0.0302", "0.0135", "0.0422"]}}
+NUMBERS = {"DE": "4915112345678", "AT": "436641234567", "FR": "33612345678", "ES": "34612345678",
+           "US": "12125551234"}
+
+
+def cards() -> list[dict[str, Any]]:
+    out = []
+    for currency, by_category in RATES.items():
+        rates = {(market, category): by_category[category][i]
+                 for category in by_category for i, market in enumerate([*MARKETS.values(), "Other"])}
+        out.append(ratecard(f"demo-2026-10-{currency}", currency, "2026-10-01", rates, MARKETS))
+    return out
+
+
+def _partner(pid, name, model, currency, plan, country, vat, renewal=None):
+    return {"type": "partner.upserted", "partner_id": pid, "name": name, "billing_model": model,
+            "currency": currency, "plan": plan, "created_at": "2026-10-01T00:00:00Z",
+            "billing_address": {"country": country, "vat_id": vat}, "auto_renewal": renewal}
+
+
+def _client(cid, pid, name, country, vat):
+    return {"type": "client.upserted", "client_id": cid, "partner_id": pid, "name": name,
+            "billing_address": {"country": country, "vat_id": vat}}
+
+
+def _channel(ch, cid, pid, license_, started, renewal=None):
+    return {"type": "channel.added", "channel_id": ch, "client_id": cid, "partner_id": pid, "license": license_,
+            "billing_started_at": started, "auto_renewal": renewal}
+
+
+DIRECTORY = [
+    _partner("acmePA", "Acme Messaging GmbH", "partner_paid", "EUR", "growth", "DE", "DE123456789", RENEWAL_ACME),
+    _client("bobCL", "acmePA", "Bob's Bikes", "AT", None),
+    _client("carlaCL", "acmePA", "Carla Cafés", "DE", None),
+    _channel("acmeCH0001", "bobCL", "acmePA", "regular", "2026-10-01T00:00:00Z"),
+    _channel("acmeCH0002", "bobCL", "acmePA", "premium", "2026-10-01T00:00:00Z"),
+    _channel("acmeCH0003", "carlaCL", "acmePA", "regular", "2026-10-15T09:30:00Z"),
+    _channel("acmeCH0004", "carlaCL", "acmePA", "high_throughput", "2026-10-01T00:00:00Z"),
+    {"type": "channel.cancelled", "channel_id": "acmeCH0004", "partner_id": "acmePA",
+     "cancelled_at": "2026-10-20T12:00:00Z"},
+    _partner("globexPA", "Globex Corporation", "direct_paid", "USD", "premium", "US", None),
+    _client("initechCL", "globexPA", "Initech SARL", "FR", None),
+    _client("umbrellaCL", "globexPA", "Umbrella S.L.", "ES", "ESX1234567X"),
+    _channel("globexCH0007", "initechCL", "globexPA", "regular", "2026-10-01T00:00:00Z", RENEWAL_CH7),
+    _channel("globexCH0008", "initechCL", "globexPA", "premium", "2026-10-10T00:00:00Z"),
+    _channel("globexCH0009", "umbrellaCL", "globexPA", "regular", "2026-10-01T00:00:00Z"),
+]
+# Announced only after its first statuses have arrived: they are held, then charged.
+LATE_CHANNEL = _channel("globexCH0010", "umbrellaCL", "globexPA", "regular", "2026-10-05T00:00:00Z")
+
+
+def _payment(pid, account, amount, currency, method, day, request=None):
+    return {"type": "payment.succeeded", "payment_id": pid, "account": account, "amount": amount,
+            "currency": currency, "method": method, "paid_at": f"2026-10-{day:02d}T08:00:00Z",
+            "topup_request_id": request}
+
+
+PAYMENTS = [
+    _payment("pay_demo_acme_1", {"partner_id": "acmePA"}, "100.00", "EUR", "card", 1),
+    _payment("pay_demo_ch7_1", {"channel_id": "globexCH0007"}, "20.00", "USD", "card", 1),
+    _payment("pay_demo_ch8_1", {"channel_id": "globexCH0008"}, "15.00", "USD", "bank_transfer", 10),
+    _payment("pay_demo_ch9_1", {"channel_id": "globexCH0009"}, "25.00", "USD", "pix", 2),
+    _payment("pay_demo_ch10_1", {"channel_id": "globexCH0010"}, "10.00", "USD", "boleto", 6),
+    {"type": "refund.succeeded", "refund_id": "ref_demo_acme_1", "account": {"partner_id": "acmePA"},
+     "amount": "10.00", "currency": "EUR", "refunded_at": "2026-10-28T08:00:00Z"},
+]
+
+
+def topup_answer(event: dict[str, Any]) -> dict[str, Any]:
+    """What the payment provider sends when the platform asks for a top-up."""
+    account = event["balance"]
+    return _payment(f"pay_demo_{event['request_id'][-12:]}", account, event["amount"], event["currency"], "card",
+                    30, event["request_id"])
+
+
+@dataclass
+class Traffic:
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    messages: int = 0
+
+
+# How many messages of each kind each channel sends: (country, category, count).
+PLAN = {
+    "acmeCH0001": [("DE", "marketing", 180), ("AT", "marketing", 60), ("DE", "utility", 90)],
+    "acmeCH0002": [("DE", "marketing", 120), ("US", "authentication", 40)],
+    "acmeCH0003": [("DE", "utility", 50), ("FR", "marketing", 30)],
+    "acmeCH0004": [("DE", "marketing", 40)],
+    "globexCH0007": [("DE", "marketing", 170)],                  # 23.21 USD: runs out at 20.00
+    "globexCH0008": [("FR", "utility", 60)],
+    "globexCH0009": [("ES", "marketing", 50), ("US", "utility", 30)],
+    "globexCH0010": [("DE", "authentication", 25)],
+}
+
+
+def traffic(seed: int = 2026) -> Traffic:
+    """Sent then delivered (pricing on either), some read, every tenth status twice, plus free
+    service messages and failures that cost nothing; shuffled."""
+    rnd = random.Random(seed)
+    out = Traffic()
+    n = 0
+    for channel_id, kinds in PLAN.items():
+        first_day = 15 if channel_id == "acmeCH0003" else 10 if channel_id == "globexCH0008" else 1
+        last_day = 19 if channel_id == "acmeCH0004" else 31
+        for country, category, count in kinds:
+            for _ in range(count):
+                n += 1
+                mid = f"wamid.demo.{n:05d}"
+                day = rnd.randint(first_day, last_day)
+                at = f"2026-10-{day:02d}T{rnd.randint(8, 20):02d}:{rnd.randint(0, 59):02d}:00Z"
+                later = at[:-3] + "30Z"
+                number = NUMBERS[country]
+                priced = pricing(category)
+                seq = ([status(mid, channel_id, "sent", at, number, priced), status(mid, channel_id, "delivered",
+                                                                                     later, number)]
+                       if rnd.random() < 0.5 else
+                       [status(mid, channel_id, "sent", at, number), status(mid, channel_id, "delivered", later,
+                                                                            number, priced)])
+                if rnd.random() < 0.4:
+                    seq.append(status(mid, channel_id, "read", later, number))
+                out.statuses += seq
+                out.messages += 1
+        for kind in ("free", "failed"):
+            for _ in range(15):
+                n += 1
+                mid = f"wamid.demo.{n:05d}"
+                at = f"2026-10-{rnd.randint(first_day, last_day):02d}T12:00:00Z"
+                if kind == "free":
+                    out.statuses.append(status(mid, channel_id, "delivered", at, NUMBERS["DE"],
+                                               pricing("service", "free_customer_service")))
+                else:
+                    out.statuses += [status(mid, channel_id, "sent", at, NUMBERS["DE"], pricing()),
+                                     status(mid, channel_id, "failed", at, NUMBERS["DE"])]
+    out.statuses += rnd.sample(out.statuses, len(out.statuses) // 10)
+    rnd.shuffle(out.statuses)
+    return out

@@ -1,0 +1,1 @@
+"""Tools for the people who run the platform: reconciliation (and, later, the `billing` command)."""

@@ -1,0 +1,160 @@
+"""`python -m ops.reconcile`: prove, on a live system, that no money was lost or doubled.
+
+It reads every service's schema (an operator's tool may; the services never
+read each other's) and checks the invariants:
+
+1. every balance equals the sum of its ledger entries;
+2. every message usage ingest charged is debited exactly once, and nothing
+   else is debited as usage;
+3. every (channel, month) license and (partner, month) plan is billed once;
+4. invoice numbers have no gap and no repeat, per year;
+5. each balance's closing adds up, and its ending balance is the next
+   closed month's starting balance.
+
+Work still in flight (an outbox not yet published, a consumer behind) is
+waited for up to `--settle` seconds before (2) is judged. Exits 1 and names
+every broken invariant.
+"""
+
+import asyncio
+import json
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import asyncpg
+import typer
+
+from shared.settings import DatabaseSettings
+
+
+@dataclass
+class Check:
+    name: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def balances_match_their_ledgers(conn: asyncpg.Connection) -> Check:
+    check = Check("every balance equals the sum of its ledger entries")
+    for r in await conn.fetch(
+            "SELECT b.owner_id, b.amount, coalesce(l.total, 0) AS total FROM balance.balances b "
+            "LEFT JOIN (SELECT owner_id, sum(amount) AS total FROM balance.ledger GROUP BY owner_id) l "
+            "USING (owner_id) WHERE b.amount <> coalesce(l.total, 0)"):
+        check.problems.append(f"{r['owner_id']}: balance {r['amount']} but entries sum to {r['total']}")
+    return check
+
+
+async def in_flight(conn: asyncpg.Connection) -> int:
+    return sum([await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox")
+                for schema in ("usage_ingest", "balance", "invoicing")])
+
+
+async def charges_debited_once(conn: asyncpg.Connection) -> Check:
+    check = Check("every charged message is debited exactly once")
+    missing = await conn.fetch(
+        "SELECT m.message_id FROM usage_ingest.messages m WHERE m.outcome = 'charged' AND NOT EXISTS "
+        "(SELECT 1 FROM balance.ledger l WHERE l.kind = 'usage' AND l.business_id = m.message_id) LIMIT 20")
+    extra = await conn.fetch(
+        "SELECT l.business_id FROM balance.ledger l WHERE l.kind = 'usage' AND NOT EXISTS "
+        "(SELECT 1 FROM usage_ingest.messages m WHERE m.message_id = l.business_id AND m.outcome = 'charged') "
+        "LIMIT 20")
+    check.problems += [f"{r['message_id']}: charged but not debited" for r in missing]
+    check.problems += [f"{r['business_id']}: debited but not charged" for r in extra]
+    return check
+
+
+async def recurring_fees_billed_once(conn: asyncpg.Connection) -> Check:
+    check = Check("every (channel, month) license and (partner, month) plan is billed once")
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for r in await conn.fetch("SELECT number, invoice::text FROM invoicing.invoices"):
+        invoice = json.loads(r["invoice"])
+        for line in invoice["lines"]:
+            if line["code"] in ("license", "license_prorated"):
+                seen[("license", line["channel_id"], line["service_month"])] += 1
+            elif line["code"] in ("partner_plan", "partner_plan_prorated"):
+                seen[("plan", invoice["partner_id"], line["service_month"])] += 1
+    billed = {(r["item"], r["subject_id"], r["month"])
+              for r in await conn.fetch("SELECT item, subject_id, month FROM invoicing.billed")}
+    check.problems += [f"{item} {subject} {month}: on {n} invoices" for (item, subject, month), n in seen.items()
+                       if n > 1]
+    check.problems += [f"{item} {subject} {month}: billed but on no invoice" for item, subject, month in billed
+                       if (item, subject, month) not in seen]
+    check.problems += [f"{item} {subject} {month}: invoiced but not recorded as billed"
+                       for item, subject, month in seen if (item, subject, month) not in billed]
+    return check
+
+
+async def numbers_gapless(conn: asyncpg.Connection) -> Check:
+    check = Check("invoice numbers per year have no gap and no repeat")
+    by_year: dict[str, list[int]] = defaultdict(list)
+    for r in await conn.fetch("SELECT number FROM invoicing.invoices"):
+        _, year, n = r["number"].split("-")
+        by_year[year].append(int(n))
+    for year, numbers in sorted(by_year.items()):
+        repeats = [n for n, c in Counter(numbers).items() if c > 1]
+        gaps = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+        if repeats:
+            check.problems.append(f"{year}: repeated {repeats[:10]}")
+        if gaps:
+            check.problems.append(f"{year}: missing {gaps[:10]}")
+    return check
+
+
+async def closings_chain(conn: asyncpg.Connection) -> Check:
+    check = Check("each month's closing adds up and chains to the next")
+    by_owner: dict[str, list[dict]] = defaultdict(list)
+    for r in await conn.fetch("SELECT month, owner_id, closing::text FROM balance.closings ORDER BY owner_id, month"):
+        by_owner[r["owner_id"]].append(json.loads(r["closing"]))
+    for owner, closings in by_owner.items():
+        previous = None
+        for c in closings:
+            s, a, u, f, e = (Decimal(c[k]) for k in ("starting_balance", "added_funds", "usage", "refunds",
+                                                     "ending_balance"))
+            if s + a - u - f != e:
+                check.problems.append(f"{owner} {c['month']}: {s} + {a} - {u} - {f} is not {e}")
+            if previous is not None and Decimal(previous["ending_balance"]) != s:
+                check.problems.append(f"{owner}: {previous['month']} ends at {previous['ending_balance']}, "
+                                      f"{c['month']} starts at {s}")
+            previous = c
+    return check
+
+
+async def reconcile(db: DatabaseSettings, settle_s: float) -> list[Check]:
+    conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, database=db.name,
+                                 password=db.password.get_secret_value())
+    try:
+        deadline = asyncio.get_running_loop().time() + settle_s
+        while True:
+            checks = [await balances_match_their_ledgers(conn), await charges_debited_once(conn)]
+            if all(c.ok for c in checks) and not await in_flight(conn) or \
+                    asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(1)
+        return checks + [await recurring_fees_billed_once(conn), await numbers_gapless(conn),
+                         await closings_chain(conn)]
+    finally:
+        await conn.close()
+
+
+def main(settle: float = typer.Option(30.0, help="Seconds to let in-flight work land before judging."),
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Check the invariants of money on the live system; exit 1 naming what is wrong."""
+    checks = asyncio.run(reconcile(DatabaseSettings(), settle))
+    if as_json:
+        typer.echo(json.dumps([{"check": c.name, "ok": c.ok, "problems": c.problems} for c in checks], indent=2))
+    else:
+        for c in checks:
+            typer.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name}")
+            for p in c.problems[:20]:
+                typer.echo(f"       {p}")
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
