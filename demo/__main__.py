@@ -28,7 +28,8 @@ from shared.topics import (BALANCE_EVENTS, COMMANDS, DIRECTORY, LEDGER_CLOSE, LE
 
 from . import month
 
-console = Console()
+# Wide enough for the tables and invoices when the output is a file or a pipe, not a terminal.
+console = Console(width=max(Console().width, 120))
 GROUPS = {"billing-usage-ingest": (MESSAGE_STATUS, DIRECTORY, RATECARDS),
           "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE),
           "billing-invoicing": (COMMANDS, DIRECTORY, LEDGER_ENTRIES, LEDGER_CLOSED)}
@@ -88,16 +89,21 @@ async def balance_events(bootstrap: str) -> list[dict]:
         reader.assign(parts)
         await reader.seek_to_beginning(*parts)
         ends = await reader.end_offsets(parts)
-        events: dict[str, dict] = {}
-        while any(await reader.position(tp) < ends[tp] for tp in parts):
+        events: dict[str, tuple[int, dict]] = {}
+        while any([await reader.position(tp) < ends[tp] for tp in parts]):
             for records in (await reader.getmany(timeout_ms=500)).values():
                 for r in records:
                     event = json.loads(r.value)
-                    if (event["balance"].get("partner_id") or event["balance"].get("channel_id")) in OWNERS:
-                        events[event["event_id"]] = event
-        return sorted(events.values(), key=lambda e: (e["at"], e["event_id"]))
+                    if _owner(event) in OWNERS:
+                        events.setdefault(event["event_id"], (r.offset, event))
+        # One balance's events share a partition: its offsets are the order they happened in.
+        return [e for _, e in sorted(events.values(), key=lambda oe: (_owner(oe[1]), oe[0]))]
     finally:
         await reader.stop()
+
+
+def _owner(event: dict) -> str:
+    return event["balance"].get("partner_id") or event["balance"].get("channel_id")
 
 
 async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
@@ -163,15 +169,15 @@ async def show_balances(conn: asyncpg.Connection) -> None:
 
 
 def show_events(events: list[dict]) -> None:
-    console.rule("[bold]Balance events")
-    table = Table("at", "balance", "event", "balance after", "details")
+    console.rule("[bold]Balance events, per balance in the order they happened")
+    table = Table("balance", "event", "balance after", "at (time of the movement)", "details")
     for e in events:
-        owner = e["balance"].get("partner_id") or e["balance"].get("channel_id")
+        owner = _owner(e)
         details = (f"threshold {e['threshold']}" if e["type"] == "balance.low" else
                    f"{e['amount']} requested ({e['request_id'][:15]}…)" if e["type"] == "topup.requested" else
                    "pause " + ", ".join(e["channel_ids"]) if e["type"] == "balance.depleted" else
                    "resume " + ", ".join(e["channel_ids"]))
-        table.add_row(e["at"], owner, e["type"], f"{e['balance_amount']} {e['currency']}", details)
+        table.add_row(owner, e["type"], f"{e['balance_amount']} {e['currency']}", e["at"], details)
     console.print(table)
 
 
@@ -185,7 +191,7 @@ async def show_invoices(conn: asyncpg.Connection) -> None:
         console.print(f"\n[bold]{mine[0].recipient.name}[/] ({mine[0].recipient.type} {recipient}): "
                       f"{len(mine)} invoices")
         for invoice in mine:
-            console.print(text(invoice), highlight=False, markup=False)
+            console.print(text(invoice), highlight=False, markup=False, soft_wrap=True)
 
 
 def main() -> None:
