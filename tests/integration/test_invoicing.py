@@ -52,7 +52,6 @@ def line(code, description, amount, unit_price=None, quantity="1", **extra):
 def scenario(unique: str, M: str) -> dict:
     """Two partners, one of each model; channels starting on the 1st, the 5th and the 10th; two card
     payments; six messages."""
-    N = next_month(M)
     p1, p2 = f"{unique}ppPA", f"{unique}dpPA"
     c1, c2 = f"{unique}ppCL", f"{unique}dpCL"
     a, b, d = f"{unique}CHa", f"{unique}CHb", f"{unique}CHd"

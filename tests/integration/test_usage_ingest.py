@@ -8,7 +8,7 @@ import asyncpg
 
 from shared.contracts import DeadLetter, ErrorCode, PricedUsage
 from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS, USAGE_PRICED
-from tests.builders import channel, client, partner, pricing, status
+from tests.builders import channel, partner, pricing, status
 
 from .conftest import service_env
 from .kafka_io import collect, publish

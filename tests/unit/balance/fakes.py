@@ -9,28 +9,27 @@ the use cases take, through the contract's own `decode`.
 """
 
 import copy
-import json
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from aiokafka import ConsumerRecord
 
-from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted,
-                              PaymentLine, UsageLine, decode)
+from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted, PaymentLine, UsageLine)
 from shared.dead_letters import Accepted
 from shared.money import MICRO, plain
 from shared.outbox import OutboxRecord
-from shared.topics import DIRECTORY, PAYMENTS, USAGE_PRICED
+from shared.topics import PAYMENTS, USAGE_PRICED
 
 from services.balance.domain.booking import month_of
 from services.balance.domain.crossings import Renewal
 from services.balance.domain.ledger import BalanceState, Entry
 from services.balance.ports import BalanceSpec, HeldPayment
+from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
+from tests.unit.fakes import owner_of
 
 RecordKey = tuple[str, int, int]  # (topic, partition, offset)
 
@@ -333,56 +332,18 @@ class FakeBalanceStore:
         return {o: (b.amount, sums[o]) for o, b in self.balances.items() if b.amount != sums[o]}
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(_FakeUnitOfWork[FakeBalanceStore]):
     """A `ports.UnitOfWork` over one FakeBalanceStore: commit on normal exit, roll back on an exception."""
 
     def __init__(self, store: FakeBalanceStore | None = None) -> None:
-        self.store = store or FakeBalanceStore()
-        self.committed = 0
-        self.rolled_back = 0
-
-    def __call__(self):
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[FakeBalanceStore]:
-        before = self.store.snapshot()
-        try:
-            yield self.store
-        except BaseException:
-            self.store.restore(before)
-            self.rolled_back += 1
-            raise
-        self.committed += 1
+        super().__init__(store or FakeBalanceStore())
 
 
-def consumer_record(topic: str, offset: int, key: bytes | None, value: bytes, partition: int = 0) -> ConsumerRecord:
-    return ConsumerRecord(topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0,
-                          key=key, value=value, checksum=None, serialized_key_size=len(key or b""),
-                          serialized_value_size=len(value), headers=())
-
-
-def owner_of(account: dict[str, Any]) -> str:
-    return account.get("partner_id") or account["channel_id"]
-
-
-class Feed:
-    """Builds `Accepted` batches from dicts, each record at the next offset of its topic."""
-
-    def __init__(self) -> None:
-        self.offsets: Counter[str] = Counter()
-
-    def accepted(self, topic: str, key: str, body: dict[str, Any]) -> Accepted:
-        value = json.dumps(body).encode()
-        offset = self.offsets[topic]
-        self.offsets[topic] += 1
-        return Accepted(consumer_record(topic, offset, key.encode(), value), decode(topic, value))
+class Feed(_Feed):
+    """Batches of this service's inputs."""
 
     def usage(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(USAGE_PRICED.name, owner_of(b["balance"]), b) for b in bodies]
 
     def payments(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(PAYMENTS.name, owner_of(b["account"]), b) for b in bodies]
-
-    def directory(self, *bodies: dict[str, Any]) -> list[Accepted]:
-        return [self.accepted(DIRECTORY.name, b["partner_id"], b) for b in bodies]

@@ -12,24 +12,22 @@ the `Accepted` batches the use cases take, through the contract's own `decode`.
 """
 
 import copy
-import json
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, decode, encode)
 from shared.dead_letters import Accepted
 from shared.outbox import OutboxRecord
-from shared.topics import COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
+from shared.topics import COMMANDS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
 
 from services.invoicing.domain.directory import Channel, Client, Partner
 from services.invoicing.ports import Close
+from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
 
 class StoreFailure(RuntimeError):
@@ -241,27 +239,11 @@ class FakeInvoiceStore:
         return [i.number for i in self.invoices.values()]
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(_FakeUnitOfWork[FakeInvoiceStore]):
     """A `ports.UnitOfWork` over one FakeInvoiceStore: commit on normal exit, roll back on an exception."""
 
     def __init__(self, store: FakeInvoiceStore | None = None) -> None:
-        self.store = store or FakeInvoiceStore()
-        self.committed = 0
-        self.rolled_back = 0
-
-    def __call__(self):
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[FakeInvoiceStore]:
-        before = self.store.snapshot()
-        try:
-            yield self.store
-        except BaseException:
-            self.store.restore(before)
-            self.rolled_back += 1
-            raise
-        self.committed += 1
+        super().__init__(store or FakeInvoiceStore())
 
 
 class FakeOffsets:
@@ -288,26 +270,8 @@ class FakeOffsets:
         return dict(self.commits.get((group_id, topic), {}))
 
 
-def consumer_record(topic: str, offset: int, key: bytes | None, value: bytes, partition: int = 0) -> ConsumerRecord:
-    return ConsumerRecord(topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0,
-                          key=key, value=value, checksum=None, serialized_key_size=len(key or b""),
-                          serialized_value_size=len(value), headers=())
-
-
-class Feed:
-    """Builds `Accepted` batches from dicts, each record at the next offset of its topic."""
-
-    def __init__(self) -> None:
-        self.offsets: Counter[str] = Counter()
-
-    def accepted(self, topic: str, key: str, body: dict[str, Any]) -> Accepted:
-        value = json.dumps(body).encode()
-        offset = self.offsets[topic]
-        self.offsets[topic] += 1
-        return Accepted(consumer_record(topic, offset, key.encode(), value), decode(topic, value))
-
-    def directory(self, *bodies: dict[str, Any]) -> list[Accepted]:
-        return [self.accepted(DIRECTORY.name, b["partner_id"], b) for b in bodies]
+class Feed(_Feed):
+    """Batches of this service's inputs."""
 
     def entries(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(LEDGER_ENTRIES.name, b["balance"].get("partner_id") or b["balance"]["channel_id"], b)

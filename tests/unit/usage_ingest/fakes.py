@@ -8,25 +8,23 @@ dicts of `tests/builders.py` into the `Accepted` batches the use cases take.
 """
 
 import copy
-import json
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord
 
-from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage,
-                              RateCard, decode)
+from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage, RateCard)
 from shared.dead_letters import Accepted
-from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
+from shared.topics import MESSAGE_STATUS, RATECARDS
 
 from services.usage_ingest.domain.accounts import ChannelAccount, KnownPartner
 from services.usage_ingest.domain.charging import MessageState
 from services.usage_ingest.domain.pricing import RateBook
 from services.usage_ingest.ports import Hold, RecordRef, Tally
+from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
 RecordKey = tuple[str, int, int]  # (topic, partition, offset)
 
@@ -287,52 +285,18 @@ class FakeUsageStore:
         return {m: s.outcome.value for m, s in sorted(self.messages.items())}
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(_FakeUnitOfWork[FakeUsageStore]):
     """A `ports.UnitOfWork` over one FakeUsageStore: commit on normal exit, roll back on an exception."""
 
     def __init__(self, store: FakeUsageStore | None = None) -> None:
-        self.store = store or FakeUsageStore()
-        self.committed = 0
-        self.rolled_back = 0
-
-    def __call__(self):
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[FakeUsageStore]:
-        before = self.store.snapshot()
-        try:
-            yield self.store
-        except BaseException:
-            self.store.restore(before)
-            self.rolled_back += 1
-            raise
-        self.committed += 1
+        super().__init__(store or FakeUsageStore())
 
 
-def consumer_record(topic: str, offset: int, key: bytes | None, value: bytes, partition: int = 0) -> ConsumerRecord:
-    return ConsumerRecord(topic=topic, partition=partition, offset=offset, timestamp=0, timestamp_type=0,
-                          key=key, value=value, checksum=None, serialized_key_size=len(key or b""),
-                          serialized_value_size=len(value), headers=())
-
-
-class Feed:
-    """Builds `Accepted` batches from builder dicts, each record at the next offset of its topic."""
-
-    def __init__(self) -> None:
-        self.offsets: Counter[str] = Counter()
-
-    def accepted(self, topic: str, key: str, body: dict[str, Any]) -> Accepted:
-        value = json.dumps(body).encode()
-        offset = self.offsets[topic]
-        self.offsets[topic] += 1
-        return Accepted(consumer_record(topic, offset, key.encode(), value), decode(topic, value))
+class Feed(_Feed):
+    """Batches of this service's inputs."""
 
     def statuses(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(MESSAGE_STATUS.name, b["channel_id"], b) for b in bodies]
-
-    def directory(self, *bodies: dict[str, Any]) -> list[Accepted]:
-        return [self.accepted(DIRECTORY.name, b["partner_id"], b) for b in bodies]
 
     def ratecards(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(RATECARDS.name, b["currency"], b) for b in bodies]
