@@ -1,5 +1,6 @@
 """What the services' in-memory fakes share: a unit of work that rolls back, and batches of records."""
 
+import copy
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -11,6 +12,19 @@ from aiokafka import ConsumerRecord
 from shared.contracts import decode
 from shared.dead_letters import Accepted
 from shared.topics import DIRECTORY
+
+
+class SnapshotState:
+    """Deep copies of the attributes named in `STATE`: a fake store's transactions."""
+
+    STATE: tuple[str, ...] = ()
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy({name: getattr(self, name) for name in self.STATE})
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        for name, value in snapshot.items():
+            setattr(self, name, value)
 
 
 class Snapshotting(Protocol):

@@ -8,7 +8,6 @@ store exactly as it found it. `Feed` turns dicts into the `Accepted` batches
 the use cases take, through the contract's own `decode`.
 """
 
-import copy
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from services.balance.domain.crossings import Renewal
 from services.balance.domain.ledger import BalanceState, Entry
 from services.balance.ports import BalanceSpec, HeldPayment
 from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import SnapshotState
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 from tests.unit.fakes import owner_of
 
@@ -96,8 +96,10 @@ def _renewal(r: Any) -> Renewal | None:
 _STATE = ("partners", "channels", "balances", "ledger", "last_closed_month", "closings", "held", "outbox")
 
 
-class FakeBalanceStore:
+class FakeBalanceStore(SnapshotState):
     """Every table of the balance schema, in memory; the PostgreSQL adapter's semantics."""
+
+    STATE = _STATE
 
     def __init__(self, now: datetime | None = None) -> None:
         self.partners: dict[str, PartnerRow] = {}
@@ -113,15 +115,6 @@ class FakeBalanceStore:
         # Name of a method that raises StoreFailure when called (to test rollbacks).
         self.fail_on: str | None = None
         self.calls: list[str] = []
-
-    # -- snapshots, for the unit of work ---------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy({name: getattr(self, name) for name in _STATE})
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        for name, value in snapshot.items():
-            setattr(self, name, value)
 
     def _call(self, name: str) -> None:
         self.calls.append(name)

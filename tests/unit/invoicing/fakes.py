@@ -11,7 +11,6 @@ positions the close's barrier reads; a test sets them. `Feed` turns dicts into
 the `Accepted` batches the use cases take, through the contract's own `decode`.
 """
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +26,7 @@ from shared.topics import COMMANDS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
 from services.invoicing.domain.directory import Channel, Client, Partner
 from services.invoicing.ports import Close
 from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import SnapshotState
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
 
@@ -53,8 +53,10 @@ _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "
           "ledger_closings", "outbox")
 
 
-class FakeInvoiceStore:
+class FakeInvoiceStore(SnapshotState):
     """Every table of the invoicing schema, in memory; the PostgreSQL adapter's semantics."""
+
+    STATE = _STATE
 
     def __init__(self) -> None:
         self.partners: dict[str, Partner] = {}
@@ -69,15 +71,6 @@ class FakeInvoiceStore:
         # (method name, nth call) that raises StoreFailure: ("save_invoice", 3) fails the third save.
         self.fail_on: tuple[str, int] | None = None
         self.calls: list[str] = []
-
-    # -- snapshots, for the unit of work ---------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy({name: getattr(self, name) for name in _STATE})
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        for name, value in snapshot.items():
-            setattr(self, name, value)
 
     def _call(self, name: str) -> None:
         self.calls.append(name)

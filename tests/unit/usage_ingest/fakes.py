@@ -7,7 +7,6 @@ block that raises leaves the store exactly as it found it. `Feed` turns the
 dicts of `tests/builders.py` into the `Accepted` batches the use cases take.
 """
 
-import copy
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from services.usage_ingest.domain.charging import MessageState
 from services.usage_ingest.domain.pricing import RateBook
 from services.usage_ingest.ports import Hold, RecordRef, Tally
 from tests.unit.fakes import Feed as _Feed
+from tests.unit.fakes import SnapshotState
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
 RecordKey = tuple[str, int, int]  # (topic, partition, offset)
@@ -85,8 +85,10 @@ _STATE = ("messages", "partners", "clients", "channels", "ratecards", "ratecard_
           "held", "late_dead_letters", "tally", "outbox")
 
 
-class FakeUsageStore:
+class FakeUsageStore(SnapshotState):
     """Every table of the usage ingest schema, in memory; the PostgreSQL adapter's semantics."""
+
+    STATE = _STATE
 
     def __init__(self) -> None:
         self.messages: dict[str, MessageState] = {}
@@ -103,15 +105,6 @@ class FakeUsageStore:
         # Name of a method that raises StoreFailure when called (to test rollbacks).
         self.fail_on: str | None = None
         self.calls: list[str] = []
-
-    # -- snapshots, for the unit of work ---------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        return copy.deepcopy({name: getattr(self, name) for name in _STATE})
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        for name, value in snapshot.items():
-            setattr(self, name, value)
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
