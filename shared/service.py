@@ -26,7 +26,9 @@ from .dead_letters import DeadLetterSink
 from .kafka import make_broker
 from .logging import configure_logging, get_logger
 from .metrics import ServiceMetrics
+from .outbox import OutboxRelay
 from .settings import ServiceSettings
+from .topics import Topic
 
 
 class Runtime:
@@ -82,6 +84,20 @@ class Runtime:
                 await asyncio.sleep(interval_s)
 
         self.run_in_background(name, loop)
+
+    def outbox(self, topics: Sequence[tuple[Topic, type, str]]) -> OutboxRelay:
+        """Declare a publisher per topic the outbox feeds (so the AsyncAPI document shows them) and
+        relay the outbox to them in the background; returns the relay for handlers to drain."""
+        publishers = {t.name: self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema,
+                                                    description=description)
+                      for t, schema, description in topics}
+
+        async def publish(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
+            return await publishers[topic].publish(value, key=key, no_confirm=True)
+
+        relay = OutboxRelay(lambda: self.pool, publish)
+        self.run_in_background("outbox relay", relay.run)
+        return relay
 
     def close_on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(close)

@@ -9,7 +9,6 @@ from pathlib import Path
 from faststream.asgi import AsgiFastStream
 
 from shared.contracts import BalanceEvent, LedgerClosedEvent, LedgerEntry
-from shared.outbox import OutboxRelay
 from shared.service import Runtime, build_service
 from shared.settings import BalanceSettings
 from shared.topics import BALANCE_EVENTS, LEDGER_CLOSED, LEDGER_ENTRIES
@@ -24,24 +23,11 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
     settings = settings or BalanceSettings()
     runtime = Runtime(NAME, "balance", Path(__file__).parent / "migrations", settings)
     uow = unit_of_work(lambda: runtime.pool)
-    broker = runtime.broker
-    publishers = {
-        BALANCE_EVENTS.name: broker.publisher(
-            BALANCE_EVENTS.name, title=f"{BALANCE_EVENTS.name}:publish", schema=BalanceEvent,
-            description="Low, top-up requested, depleted and restored balances (CONTRACT.md §3.6)."),
-        LEDGER_ENTRIES.name: broker.publisher(
-            LEDGER_ENTRIES.name, title=f"{LEDGER_ENTRIES.name}:publish", schema=LedgerEntry,
-            description="Payments and refunds the ledger accepted, for invoicing."),
-        LEDGER_CLOSED.name: broker.publisher(
-            LEDGER_CLOSED.name, title=f"{LEDGER_CLOSED.name}:publish", schema=LedgerClosedEvent,
-            description="Each balance's closing of a booking month, then the close's end marker."),
-    }
-
-    async def publish(topic: str, key: bytes | None, value: bytes):
-        return await publishers[topic].publish(value, key=key, no_confirm=True)
-
-    relay = OutboxRelay(lambda: runtime.pool, publish)
-    runtime.run_in_background("outbox relay", relay.run)
+    relay = runtime.outbox([
+        (BALANCE_EVENTS, BalanceEvent, "Low, top-up requested, depleted and restored balances (CONTRACT.md §3.6)."),
+        (LEDGER_ENTRIES, LedgerEntry, "Payments and refunds the ledger accepted, for invoicing."),
+        (LEDGER_CLOSED, LedgerClosedEvent, "Each balance's closing of a booking month, then the close's end marker."),
+    ])
     app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s), "Balance", __doc__ or "")
 
     assert runtime.dead_letters is not None

@@ -9,7 +9,6 @@ from pathlib import Path
 from faststream.asgi import AsgiFastStream
 
 from shared.contracts import Invoice, LedgerClose
-from shared.outbox import OutboxRelay
 from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
 from shared.topics import INVOICES, LEDGER_CLOSE
@@ -27,21 +26,10 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
     uow = unit_of_work(lambda: runtime.pool)
     offsets = KafkaOffsets(settings.kafka)
     runtime.close_on_stop(offsets.close)
-    broker = runtime.broker
-    publishers = {
-        INVOICES.name: broker.publisher(
-            INVOICES.name, title=f"{INVOICES.name}:publish", schema=Invoice,
-            description="Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),
-        LEDGER_CLOSE.name: broker.publisher(
-            LEDGER_CLOSE.name, title=f"{LEDGER_CLOSE.name}:publish", schema=LedgerClose,
-            description="Asks the ledger to close a month, once the close's barrier is passed."),
-    }
-
-    async def publish(topic: str, key: bytes | None, value: bytes):
-        return await publishers[topic].publish(value, key=key, no_confirm=True)
-
-    relay = OutboxRelay(lambda: runtime.pool, publish)
-    runtime.run_in_background("outbox relay", relay.run)
+    relay = runtime.outbox([
+        (INVOICES, Invoice, "Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),
+        (LEDGER_CLOSE, LedgerClose, "Asks the ledger to close a month, once the close's barrier is passed."),
+    ])
     app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain), "Invoicing", __doc__ or "")
 
     async def closer() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from faststream.asgi import AsgiFastStream
 
 from shared.contracts import PricedUsage
-from shared.outbox import OutboxRelay
 from shared.service import Runtime, build_service
 from shared.settings import UsageIngestSettings
 from shared.topics import USAGE_PRICED
@@ -26,15 +25,8 @@ def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
     runtime = Runtime(NAME, "usage_ingest", Path(__file__).parent / "migrations", settings)
     uow = unit_of_work(lambda: runtime.pool, RateBookCache())
 
-    priced = runtime.broker.publisher(
-        USAGE_PRICED.name, title=f"{USAGE_PRICED.name}:publish", schema=PricedUsage,
-        description="One record per charged message, keyed by the balance it debits.")
-
-    async def publish(topic: str, key: bytes | None, value: bytes):
-        return await priced.publish(value, key=key, no_confirm=True)
-
-    relay = OutboxRelay(lambda: runtime.pool, publish)
-    runtime.run_in_background("outbox relay", relay.run)
+    relay = runtime.outbox([(USAGE_PRICED, PricedUsage,
+                             "One record per charged message, keyed by the balance it debits.")])
 
     app = build_service(runtime, handlers.inputs(uow, relay.drain), "Usage ingest", __doc__ or "")
 
