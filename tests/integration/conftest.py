@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .processes import STARTED
 from .stack import Endpoints, real_stack
 
 
@@ -18,6 +19,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def stack() -> Iterator[Endpoints]:
     with real_stack() as endpoints:
         yield endpoints
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Whatever a test ends with, the service processes it started do not outlive it."""
+    yield
+    while STARTED:
+        STARTED.pop().kill()
 
 
 @pytest.fixture

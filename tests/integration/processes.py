@@ -11,6 +11,10 @@ from pathlib import Path
 from deploy.stack.settings import PROJECT_ROOT
 
 
+# Every process a test started, so that a failing test leaves none behind (see conftest).
+STARTED: list["ServiceProcess"] = []
+
+
 class ServiceProcess:
     def __init__(self, module: str, env: dict[str, str], port_var: str, log: Path) -> None:
         self.module = module
@@ -40,6 +44,7 @@ class ServiceProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env,
                                          cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        STARTED.append(self)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -61,6 +66,11 @@ class ServiceProcess:
                 self.proc.wait()
                 raise
         return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def tail(self, lines: int = 30) -> str:
         if not self.log.exists():
