@@ -13,13 +13,13 @@ from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, Cl
                               LedgerClosed, LedgerEntry, MonthClose, PartnerUpserted, Recipient, encode)
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
+from shared.months import month_of, month_start, next_month, previous_month
 from shared.outbox import OutboxRecord
 from shared.topics import LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, USAGE_PRICED
 
 from .domain.directory import Channel, Client, Partner
 from .domain.documents import (closing_lines, compose, has_activity, invoice_id, prepayment_line,
                                summary_of)
-from .domain.fees import month_of, month_start, next_month, previous_month
 from .domain.recurring import Due, existed_during, license_due, license_line, plan_due
 from .ports import Close, InvoiceStore, Offsets, UnitOfWork
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from shared.contracts import BalanceClosing, DeadLetter, ErrorCode, LedgerClosed, PricedUsage, encode
 from shared.topics import BALANCE_EVENTS, DIRECTORY, LEDGER_CLOSE, LEDGER_CLOSED, PAYMENTS, USAGE_PRICED
-from services.balance.domain.booking import next_month
+from shared.months import next_month
 from tests.builders import channel, client, partner
 
 from .conftest import service_env

@@ -8,7 +8,7 @@ import json
 import asyncpg
 
 from ops.reconcile import reconcile
-from services.invoicing.domain.fees import next_month
+from shared.months import next_month
 from shared.contracts import Invoice
 from shared.topics import COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS
 from tests.builders import EUR_CARD, USD_CARD, channel, client, partner, pricing, status

@@ -2,14 +2,7 @@
 
 from datetime import datetime
 
-
-def month_of(at: datetime) -> str:
-    return at.strftime("%Y-%m")
-
-
-def next_month(month: str) -> str:
-    year, m = int(month[:4]), int(month[5:7])
-    return f"{year + m // 12}-{m % 12 + 1:02d}"
+from shared.months import month_of, next_month
 
 
 def booked_month(at: datetime, last_closed: str | None) -> str:

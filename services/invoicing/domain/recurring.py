@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.contracts import InvoiceLine
+from shared.months import month_of, next_month
 
 from .directory import Channel, Partner
-from .fees import LICENSE_PRICES, PLAN_PRICES, month_of, next_month, prorated
+from .fees import LICENSE_PRICES, PLAN_PRICES, prorated
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from shared.money import MICRO, plain
 from shared.outbox import OutboxRecord
 from shared.topics import PAYMENTS, USAGE_PRICED
 
-from services.balance.domain.booking import month_of
+from shared.months import month_of
 from services.balance.domain.crossings import Renewal
 from services.balance.domain.ledger import BalanceState, Entry
 from services.balance.ports import BalanceSpec, HeldPayment

@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from services.balance.domain.booking import booked_month, month_of, months_between, next_month
+from services.balance.domain.booking import booked_month, months_between
+from shared.months import month_of, next_month
 
 
 def utc(text: str) -> datetime:

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.invoicing.domain.fees import (CARD_FEE_RATE, LICENSE_PRICES, PLAN_PRICES, card_fee, days_in,
-                                            month_of, month_start, next_month, previous_month, prorated)
+from services.invoicing.domain.fees import CARD_FEE_RATE, LICENSE_PRICES, PLAN_PRICES, card_fee, prorated
+from shared.months import days_in, month_of, month_start, next_month, previous_month
 
 D = Decimal
 
