@@ -22,13 +22,11 @@ from pathlib import Path
 import asyncpg
 import psutil
 import typer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from deploy.stack import kafka, postgres
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from deploy.stack.topics import ensure_topics
+from ops.lag import consumer_lag
 from shared.topics import MESSAGE_STATUS, USAGE_PRICED
 from tests.integration.kafka_io import publish
 
@@ -67,25 +65,6 @@ def env_for(s: StackSettings, prefix: str) -> dict[str, str]:
                 f"{prefix}LOG_LEVEL": "WARNING", f"{prefix}BATCH_MAX_RECORDS": "1000",
                 f"{prefix}HTTP_PORT": "0"})
     return env
-
-
-async def lag(bootstrap: str, group: str, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(
-            {MESSAGE_STATUS.name: MESSAGE_STATUS.partitions, USAGE_PRICED.name: USAGE_PRICED.partitions}[topic])]
-        ends = await consumer.end_offsets(parts)
-        try:
-            committed = await admin.list_consumer_group_offsets(group)
-        except KafkaError:  # the group's coordinator is still being elected
-            return sum(ends.values()) or 1
-        return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def count(s: StackSettings, sql: str) -> int:
@@ -168,7 +147,7 @@ async def run(scenario: str, messages: int, hot: bool) -> Run:
         ingest = Measured("services.usage_ingest", env_for(s, "BILLING_USAGE_INGEST_"), s.logs / "ingest.log")
 
         async def ingest_left() -> int:
-            return (await lag(s.kafka_bootstrap, "billing-usage-ingest", MESSAGE_STATUS.name)
+            return (await consumer_lag(s.kafka_bootstrap, {"billing-usage-ingest": [MESSAGE_STATUS]})
                     + await count(s, "SELECT count(*) FROM usage_ingest.outbox")
                     + traffic.charged
                     - await count(s, "SELECT count(*) FROM usage_ingest.messages WHERE outcome = 'charged'"))
@@ -180,7 +159,7 @@ async def run(scenario: str, messages: int, hot: bool) -> Run:
         balance = Measured("services.balance", env_for(s, "BILLING_BALANCE_"), s.logs / "balance.log")
 
         async def debits_left() -> int:
-            return (await lag(s.kafka_bootstrap, "billing-balance", USAGE_PRICED.name) + traffic.charged
+            return (await consumer_lag(s.kafka_bootstrap, {"billing-balance": [USAGE_PRICED]}) + traffic.charged
                     - await count(s, "SELECT count(*) FROM balance.ledger WHERE kind = 'usage'"))
 
         balance_total, balance_s = await drain(balance, debits_left)

@@ -14,11 +14,10 @@ import sys
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
+from ops.lag import consumer_lag
 from ops.reconcile import in_flight, reconcile
 from services.invoicing.render import text
 from shared.contracts import Invoice
@@ -47,33 +46,12 @@ def _key(value: dict, field: str) -> str:
     return value[field]
 
 
-async def lag(bootstrap: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await reader.start()
-    try:
-        total = 0
-        for group, topics in GROUPS.items():
-            try:
-                committed = await admin.list_consumer_group_offsets(group)
-            except KafkaError:
-                return 1
-            parts = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
-            ends = await reader.end_offsets(parts)
-            total += sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
-        return total
-    finally:
-        await reader.stop()
-        await admin.close()
-
-
 async def settle(bootstrap: str, conn: asyncpg.Connection, what: str, timeout_s: float = 180) -> None:
     """Wait until every service has consumed everything and published its outbox, twice in a row."""
     quiet = 0
     with console.status(f"{what}…"):
         for _ in range(int(timeout_s * 2)):
-            quiet = quiet + 1 if await lag(bootstrap) == 0 and await in_flight(conn) == 0 else 0
+            quiet = quiet + 1 if await consumer_lag(bootstrap, GROUPS) == 0 and await in_flight(conn) == 0 else 0
             if quiet >= 3:
                 return
             await asyncio.sleep(0.5)
