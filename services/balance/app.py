@@ -28,14 +28,14 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
         (LEDGER_ENTRIES, LedgerEntry, "Payments and refunds the ledger accepted, for invoicing."),
         (LEDGER_CLOSED, LedgerClosedEvent, "Each balance's closing of a booking month, then the close's end marker."),
     ])
-    app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s), "Balance", __doc__ or "")
-
-    assert runtime.dead_letters is not None
-    sink = runtime.dead_letters
 
     async def retry_held() -> None:
-        if await service.retry_held_payments(uow, datetime.now(UTC), settings.hold_s, sink.send):
+        assert runtime.dead_letters is not None  # built with the app, before any record is read
+        if await service.retry_held_payments(uow, datetime.now(UTC), settings.hold_s, runtime.dead_letters.send):
             await relay.drain()
+
+    app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s, retry_held), "Balance",
+                        __doc__ or "")
 
     runtime.every("held payments", settings.sweep_interval_s, retry_held)
     return app

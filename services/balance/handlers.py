@@ -12,9 +12,11 @@ from .ports import UnitOfWork
 
 
 def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
+           retry_held: Callable[[], Awaitable[None]],
            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Input]:
     """`flush` publishes the outbox; it runs before a batch's offsets are committed, so a committed
-    offset also means its events are out (the month-close barrier counts on it)."""
+    offset also means its events are out (the month-close barrier counts on it). `retry_held` applies
+    the payments held for want of a balance, and publishes what they caused."""
 
     async def usage(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_usage(uow, accepted, clock())
@@ -27,7 +29,11 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
         return refused
 
     async def directory(accepted: list[Accepted]) -> list[Rejected]:
-        return await service.apply_directory(uow, accepted)
+        refused = await service.apply_directory(uow, accepted)
+        # A payment held because it came before the record that opened its balance is applied before
+        # that record's offset is committed: a month close counts on it.
+        await retry_held()
+        return refused
 
     async def close(accepted: list[Accepted]) -> list[Rejected]:
         for a in accepted:

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -22,6 +22,8 @@ class Close:
     status_offsets: dict[int, int]
     payment_offsets: dict[int, int]
     priced_offsets: dict[int, int] | None
+    directory_offsets: dict[int, int] = field(default_factory=dict)
+    ratecard_offsets: dict[int, int] = field(default_factory=dict)
 
 
 class InvoiceStore(Protocol):

@@ -7,6 +7,7 @@ and a trigger processed twice issues nothing new.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, LedgerClose,
@@ -15,7 +16,7 @@ from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
 from shared.months import month_of, month_start, next_month, previous_month
 from shared.outbox import OutboxRecord
-from shared.topics import LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, USAGE_PRICED
+from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 
 from .domain.directory import Channel, Client, Partner
 from .domain.documents import (closing_lines, compose, has_activity, invoice_id, prepayment_line,
@@ -132,9 +133,11 @@ async def _request(store: InvoiceStore, offsets: Offsets, month: str, command_id
         return
     statuses = await offsets.end_offsets(MESSAGE_STATUS.name)
     payments = await offsets.end_offsets(PAYMENTS.name)
+    directory = await offsets.end_offsets(DIRECTORY.name)
+    ratecards = await offsets.end_offsets(RATECARDS.name)
     m = next_month(latest) if latest is not None else month
     while m <= month:
-        await store.request_close(Close(m, command_id, "barrier", statuses, payments, None))
+        await store.request_close(Close(m, command_id, "barrier", statuses, payments, None, directory, ratecards))
         m = next_month(m)
 
 
@@ -151,6 +154,14 @@ def _caught_up(committed: dict[int, int], target: dict[int, int]) -> bool:
     return all(committed.get(p, 0) >= end for p, end in target.items() if end > 0)
 
 
+async def _read_up_to(offsets: Offsets, group: str, *targets: tuple[str, dict[int, int]]) -> bool:
+    """Has `group` committed each topic up to its target?"""
+    for topic, target in targets:
+        if not _caught_up(await offsets.committed(group, topic), target):
+            return False
+    return True
+
+
 async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, balance_group: str,
                          now: datetime) -> None:
     """Move each pending close along its barrier: statuses priced, priced usage and payments debited,
@@ -158,17 +169,20 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
     async with uow() as store:
         for close in await store.closes():
             if close.state == "barrier":
-                if not _caught_up(await offsets.committed(ingest_group, MESSAGE_STATUS.name), close.status_offsets):
+                # A status held because its channel or rate card was read after it is settled when usage
+                # ingest reads them: the directory and rate cards up to the request count as well.
+                if not await _read_up_to(offsets, ingest_group, (MESSAGE_STATUS.name, close.status_offsets),
+                                         (DIRECTORY.name, close.directory_offsets),
+                                         (RATECARDS.name, close.ratecard_offsets)):
                     return
                 priced = await offsets.end_offsets(USAGE_PRICED.name)
                 await store.update_close(close.month, "debits", priced)
-                close = Close(close.month, close.command_id, "debits", close.status_offsets,
-                              close.payment_offsets, priced)
+                close = replace(close, state="debits", priced_offsets=priced)
             if close.state == "debits":
-                if not (_caught_up(await offsets.committed(balance_group, USAGE_PRICED.name),
-                                   close.priced_offsets or {})
-                        and _caught_up(await offsets.committed(balance_group, PAYMENTS.name),
-                                       close.payment_offsets)):
+                # Likewise a payment held because its balance was opened by a later directory record.
+                if not await _read_up_to(offsets, balance_group, (USAGE_PRICED.name, close.priced_offsets or {}),
+                                         (PAYMENTS.name, close.payment_offsets),
+                                         (DIRECTORY.name, close.directory_offsets)):
                     return
                 command = LedgerClose(type="ledger.close", close_id=close.command_id, month=close.month)
                 await store.emit([OutboxRecord(LEDGER_CLOSE.name, close.month.encode(), encode(command))])

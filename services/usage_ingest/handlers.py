@@ -26,7 +26,9 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]],
         return refused
 
     async def ratecards(accepted: list[Accepted]) -> list[Rejected]:
-        return await service.apply_ratecards(uow, accepted)
+        refused = await service.apply_ratecards(uow, accepted)
+        await flush()
+        return refused
 
     return [
         Input(MESSAGE_STATUS, "WhatsApp message statuses (CONTRACT.md §3.1): deduplicated per status.id, "

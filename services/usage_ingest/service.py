@@ -53,6 +53,10 @@ class Settlement:
     no_rate: dict[str, str] = field(default_factory=dict)  # message id → why no rate
 
 
+# Most held messages one directory or rate card batch settles at once; the sweeper takes the rest.
+HELD_PAGE = 10_000
+
+
 async def settle(store: UsageStore, states: Iterable[MessageState],
                  accounts: dict[str, ChannelAccount]) -> Settlement:
     """Decide every ready message whose channel is known, and write the decisions."""
@@ -171,17 +175,20 @@ async def apply_directory(uow: UnitOfWork, accepted: Sequence[Accepted]) -> list
             elif isinstance(event, ChannelCancelled):
                 await store.cancel_channel(event)
         if partners:
-            channels |= set(await store.known_channels_with_holds(10_000, partner_ids=partners))
+            channels |= set(await store.known_channels_with_holds(HELD_PAGE, partner_ids=partners))
         if channels:
             await retry(store, await store.held_for_channels(channels))
     return refused
 
 
 async def apply_ratecards(uow: UnitOfWork, accepted: Sequence[Accepted]) -> list[Rejected]:
+    """Keep the rate cards; settle now what was held for want of a rate, before the cards' offsets are
+    committed (a month close counts on it: docs/invoicing.md, "The barrier")."""
     async with uow() as store:
         for a in accepted:
             card: RateCard = a.message
             await store.upsert_ratecard(card)
+        await retry(store, await store.held_for_rates(HELD_PAGE))
     return []
 
 

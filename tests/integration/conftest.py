@@ -2,6 +2,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -35,20 +36,31 @@ def unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-async def own_database(stack: Endpoints, unique: str):
-    """A database of this test's own, for state that is global to a database (closed months)."""
+@asynccontextmanager
+async def database_of_its_own(stack: Endpoints, name: str):
+    """A fresh database on `stack`'s server, dropped afterwards (over a new connection: the test may
+    have restarted the server)."""
+    await _admin(stack, f'CREATE DATABASE "{name}"')
+    yield Endpoints(stack.bootstrap, stack.db.model_copy(update={"name": name}))
+    await _admin(stack, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def _admin(stack: Endpoints, statement: str) -> None:
     import asyncpg
 
-    name = f"t_{unique}"
     admin = await asyncpg.connect(host=stack.db.host, port=stack.db.port, user=stack.db.user,
                                   password=stack.db.password.get_secret_value(), database=stack.db.name)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield Endpoints(stack.bootstrap, stack.db.model_copy(update={"name": name}))
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def own_database(stack: Endpoints, unique: str):
+    """A database of this test's own, for state that is global to a database (closed months)."""
+    async with database_of_its_own(stack, f"t_{unique}") as endpoints:
+        yield endpoints
 
 
 def free_port() -> int:

@@ -40,11 +40,19 @@ class ServiceProcess:
             return response.read().decode()
 
     def start(self, timeout_s: float = 60.0) -> "ServiceProcess":
+        return self.spawn().wait_ready(timeout_s)
+
+    def spawn(self) -> "ServiceProcess":
+        """Launch the process without waiting for it to be ready (start several, then wait for each)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self.env,
                                          cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
         STARTED.append(self)
+        return self
+
+    def wait_ready(self, timeout_s: float = 60.0) -> "ServiceProcess":
+        assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -53,6 +61,10 @@ class ServiceProcess:
                 return self
             time.sleep(0.2)
         raise TimeoutError(f"{self.module} not ready after {timeout_s}s:\n{self.tail()}")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def terminate(self, timeout_s: float = 45.0) -> int:
         """SIGTERM, as an orchestrator does; return the exit code."""

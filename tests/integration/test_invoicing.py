@@ -2,47 +2,17 @@
 expectations computed by hand and written here."""
 
 import asyncio
-import calendar
 import json
-
-import asyncpg
 
 from ops.reconcile import reconcile
 from shared.months import next_month
 from shared.contracts import Invoice
-from shared.topics import COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS
+from shared.topics import COMMANDS, DIRECTORY, INVOICES, MESSAGE_STATUS, PAYMENTS, RATECARDS
 from tests.builders import EUR_CARD, USD_CARD, channel, client, partner, pricing, status
 
-from .conftest import service_env
 from .kafka_io import collect, publish
-from .processes import ServiceProcess
-
-SERVICES = {"usage_ingest": "BILLING_USAGE_INGEST_", "balance": "BILLING_BALANCE_",
-            "invoicing": "BILLING_INVOICING_"}
-
-
-async def a_long_month_after_every_close(stack) -> str:
-    """A 31-day month after every month closed on this broker before (a fresh database replays them)."""
-    seen = [json.loads(r.value).get("month", "") for topic in (LEDGER_CLOSE.name, COMMANDS.name)
-            for r in await collect(stack.bootstrap, topic, lambda r: True, 1_000_000, timeout_s=2)]
-    month = next_month(max([m for m in seen if m] + ["2031-01"]))
-    while calendar.monthrange(int(month[:4]), int(month[5:]))[1] != 31:
-        month = next_month(month)
-    return month
-
-
-def start_services(stack, unique, tmp_path) -> list[ServiceProcess]:
-    groups = {name: f"test-{name}-{unique}" for name in SERVICES}
-    extra = {"invoicing": {"BILLING_INVOICING_AUTO_CLOSE": "false",
-                           "BILLING_INVOICING_INGEST_GROUP_ID": groups["usage_ingest"],
-                           "BILLING_INVOICING_BALANCE_GROUP_ID": groups["balance"]}}
-    return [ServiceProcess(f"services.{name}",
-                           service_env(stack, prefix, **{f"{prefix}GROUP_ID": groups[name],
-                                                         f"{prefix}SWEEP_INTERVAL_S": "0.5",
-                                                         **extra.get(name, {})}),
-                           f"{prefix}HTTP_PORT", tmp_path / f"{name}.log").start()
-            for name, prefix in SERVICES.items()]
-
+from .pipeline import (a_long_month_after_every_close, connect, numbers_have_no_gap, start_services,
+                       until_close_state)
 
 def line(code, description, amount, unit_price=None, quantity="1", **extra):
     return {"code": code, "description": description, "quantity": quantity,
@@ -185,11 +155,11 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
         line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay2 (50.00)", "2.00", service_month=M),
     ], "2.00", std("0.38"), "2.38", {"starting_balance": "0.00", "added_funds": "50.00", "usage": "0.273",
                                      "refunds": "0.00", "ending_balance": "49.727"})
-    await _numbers_have_no_gap(stack)
+    await numbers_have_no_gap(stack)
 
 
 async def _until_balance_exists(stack, owner: str) -> None:
-    conn = await _connect(stack)
+    conn = await connect(stack)
     try:
         for _ in range(300):
             if await conn.fetchval("SELECT true FROM balance.balances WHERE owner_id = $1", owner):
@@ -197,27 +167,6 @@ async def _until_balance_exists(stack, owner: str) -> None:
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
-
-
-async def _numbers_have_no_gap(stack) -> None:
-    conn = await _connect(stack)
-    try:
-        rows = await conn.fetch("SELECT number FROM invoicing.invoices")
-    finally:
-        await conn.close()
-    by_year: dict[str, list[int]] = {}
-    for r in rows:
-        _, year, n = r["number"].split("-")
-        by_year.setdefault(year, []).append(int(n))
-    for year, numbers in by_year.items():
-        assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"gap or repeat in {year}"
-
-
-async def _connect(stack) -> asyncpg.Connection:
-    return await asyncpg.connect(host=stack.db.host, port=stack.db.port, user=stack.db.user,
-                                 password=stack.db.password.get_secret_value(), database=stack.db.name)
-
-
 
 
 async def test_invoicing_killed_during_a_close_issues_the_same_invoices_after_a_restart(own_database, unique,
@@ -231,7 +180,7 @@ async def test_invoicing_killed_during_a_close_issues_the_same_invoices_after_a_
     invoicing = services[-1]
     try:
         await play(stack, scenario(unique, M), M, unique)
-        await _until_close_state(stack, M, ("debits", "ledger", "done"))
+        await until_close_state(stack, M, ("debits", "ledger", "done"))
         invoicing.proc.kill()
         invoicing.proc.wait()
         services[-1] = invoicing.start()
@@ -246,15 +195,4 @@ async def test_invoicing_killed_during_a_close_issues_the_same_invoices_after_a_
     kinds = sorted(json.loads(next(iter(v)))["kind"] for v in copies.values())
     assert kinds == ["license", "license_prorated", "month_closing", "month_closing", "partner_plan",
                      "prepayment", "prepayment", "subscription"]
-    await _numbers_have_no_gap(stack)
-
-
-async def _until_close_state(stack, month: str, states: tuple[str, ...]) -> None:
-    conn = await _connect(stack)
-    try:
-        for _ in range(600):
-            if await conn.fetchval("SELECT state FROM invoicing.closes WHERE month = $1", month) in states:
-                return
-            await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
+    await numbers_have_no_gap(stack)

@@ -100,10 +100,13 @@ class PostgresInvoiceStore:
 
     async def closes(self) -> list[Close]:
         rows = await self.conn.fetch(
-            "SELECT month, command_id, state, status_offsets::text, payment_offsets::text, priced_offsets::text "
+            "SELECT month, command_id, state, status_offsets::text, payment_offsets::text, priced_offsets::text, "
+            "directory_offsets::text, ratecard_offsets::text "
             "FROM closes WHERE state <> 'done' ORDER BY month FOR UPDATE SKIP LOCKED")
         return [Close(r["month"], r["command_id"], r["state"], _offsets(r["status_offsets"]) or {},
-                      _offsets(r["payment_offsets"]) or {}, _offsets(r["priced_offsets"])) for r in rows]
+                      _offsets(r["payment_offsets"]) or {}, _offsets(r["priced_offsets"]),
+                      _offsets(r["directory_offsets"]) or {}, _offsets(r["ratecard_offsets"]) or {})
+                for r in rows]
 
     async def last_closed(self) -> str | None:
         return await self.conn.fetchval("SELECT max(month) FROM closes WHERE state = 'done'")
@@ -120,10 +123,11 @@ class PostgresInvoiceStore:
 
     async def request_close(self, close: Close) -> None:
         await self.conn.execute(
-            "INSERT INTO closes (month, command_id, state, status_offsets, payment_offsets) "
-            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb) ON CONFLICT DO NOTHING",
+            "INSERT INTO closes (month, command_id, state, status_offsets, payment_offsets, directory_offsets, "
+            "ratecard_offsets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb) ON CONFLICT DO NOTHING",
             close.month, close.command_id, close.state, json.dumps(close.status_offsets),
-            json.dumps(close.payment_offsets))
+            json.dumps(close.payment_offsets), json.dumps(close.directory_offsets),
+            json.dumps(close.ratecard_offsets))
 
     async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
                            done_at: datetime | None = None) -> None:

@@ -12,7 +12,7 @@ the `Accepted` batches the use cases take, through the contract's own `decode`.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,8 @@ class CloseRow:
     payment_offsets: dict[int, int]
     priced_offsets: dict[int, int] | None = None
     done_at: datetime | None = None
+    directory_offsets: dict[int, int] = field(default_factory=dict)
+    ratecard_offsets: dict[int, int] = field(default_factory=dict)
 
 
 _CLOSE_STATES = ("barrier", "debits", "ledger", "done")
@@ -168,7 +170,8 @@ class FakeInvoiceStore(SnapshotState):
     async def closes(self) -> list[Close]:
         self._call("closes")
         return [Close(r.month, r.command_id, r.state, dict(r.status_offsets), dict(r.payment_offsets),
-                      dict(r.priced_offsets) if r.priced_offsets is not None else None)
+                      dict(r.priced_offsets) if r.priced_offsets is not None else None,
+                      dict(r.directory_offsets), dict(r.ratecard_offsets))
                 for r in sorted(self.closes_rows.values(), key=lambda r: r.month) if r.state != "done"]
 
     async def last_closed(self) -> str | None:
@@ -193,10 +196,11 @@ class FakeInvoiceStore(SnapshotState):
         self._call("request_close")
         if close.state not in _CLOSE_STATES:
             raise StoreFailure(f"closes.state check violated: {close.state}")
-        # INSERT (month, command_id, state, status_offsets, payment_offsets) ON CONFLICT DO NOTHING
-        self.closes_rows.setdefault(close.month, CloseRow(close.month, close.command_id, close.state,
-                                                          dict(close.status_offsets),
-                                                          dict(close.payment_offsets)))
+        # INSERT (month, command_id, state, status_offsets, payment_offsets, directory_offsets,
+        # ratecard_offsets) ON CONFLICT DO NOTHING
+        self.closes_rows.setdefault(close.month, CloseRow(
+            close.month, close.command_id, close.state, dict(close.status_offsets), dict(close.payment_offsets),
+            directory_offsets=dict(close.directory_offsets), ratecard_offsets=dict(close.ratecard_offsets)))
 
     async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
                            done_at: datetime | None = None) -> None:

@@ -18,7 +18,7 @@ from services.invoicing import service
 from services.invoicing.domain.documents import invoice_id
 from shared.contracts import Invoice, LedgerClose, decode
 from shared.dead_letters import Accepted
-from shared.topics import LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, USAGE_PRICED
+from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 from tests.builders import channel, client, partner
 
 from .fakes import FakeInvoiceStore, FakeOffsets, FakeUnitOfWork, Feed, StoreFailure
@@ -823,6 +823,47 @@ async def test_the_close_waits_until_usage_ingest_has_committed_every_status_pub
     acme.offsets.commit(INGEST, MESSAGE_STATUS.name, {0: 10, 1: 4})
     await acme.advance()
     assert acme.state("2026-03") == "debits" and acme.ledger_closes() == []
+
+
+async def test_the_close_also_waits_until_usage_ingest_has_read_the_directory_and_rate_cards_up_to_the_command():
+    """A status read before its channel or its rate card is held, and settled when ingest reads them: until
+    ingest has committed the directory and rate cards as they ended at the command, the close waits."""
+    w = await world_with(*ACME_DIRECTORY)
+    w.offsets.set_end(DIRECTORY.name, {0: 6, 2: 1})
+    w.offsets.set_end(RATECARDS.name, {0: 2})
+    await w.command("2026-03")
+    row = w.store.closes_rows["2026-03"]
+    assert (row.directory_offsets, row.ratecard_offsets) == ({0: 6, 2: 1}, {0: 2})
+    w.offsets.commit(INGEST, MESSAGE_STATUS.name, {0: 10, 1: 4})
+    w.offsets.commit(INGEST, DIRECTORY.name, {0: 6})
+    w.offsets.commit(INGEST, RATECARDS.name, {0: 2})
+    await w.advance()
+    assert w.state("2026-03") == "barrier"
+    w.offsets.commit(INGEST, DIRECTORY.name, {0: 6, 2: 1})
+    w.offsets.commit(INGEST, RATECARDS.name, {0: 1})
+    await w.advance()
+    assert w.state("2026-03") == "barrier"
+    w.offsets.commit(INGEST, RATECARDS.name, {0: 2})
+    await w.advance()
+    assert w.state("2026-03") == "debits"
+
+
+async def test_past_the_statuses_the_close_waits_until_balance_has_read_the_directory_up_to_the_command():
+    """A payment read before the directory record that opened its balance is held until balance reads it."""
+    w = await world_with(*ACME_DIRECTORY)
+    w.offsets.set_end(DIRECTORY.name, {1: 5})
+    await w.command("2026-03")
+    w.offsets.commit(INGEST, MESSAGE_STATUS.name, {0: 10, 1: 4})
+    w.offsets.commit(INGEST, DIRECTORY.name, {1: 5})
+    await w.advance()
+    w.offsets.commit(BALANCE, USAGE_PRICED.name, {0: 7})
+    w.offsets.commit(BALANCE, PAYMENTS.name, {0: 3})
+    w.offsets.commit(BALANCE, DIRECTORY.name, {1: 4})
+    await w.advance()
+    assert w.state("2026-03") == "debits" and w.ledger_closes() == []
+    w.offsets.commit(BALANCE, DIRECTORY.name, {1: 5})
+    await w.advance()
+    assert w.state("2026-03") == "ledger"
 
 
 async def test_an_empty_partition_at_the_barrier_needs_no_commit():

@@ -450,8 +450,9 @@ async def test_a_dead_lettered_unknown_channel_message_replayed_after_the_channe
 NO_RATE_REASON = "no EUR rate for category marketing_lite to DE on 2026-10-20"
 
 
-async def test_a_message_without_a_rate_is_held_as_no_rate_and_charged_after_a_rate_card_arrives(world):
-    """No rate: held as no_rate; the sweep retries only when the rate cards changed, then charges it."""
+async def test_a_message_without_a_rate_is_held_as_no_rate_and_charged_when_a_rate_card_arrives(world):
+    """No rate: held as no_rate; the sweep does not retry it while the rate cards are unchanged; the rate
+    card that brings the rate charges it at once (before its offset is committed, for the month close)."""
     await world.sweep(NOW)  # the sweeper has seen the current rate cards
     lite = pricing("marketing_lite")
     await world.statuses(status("wamid.L", "acmeCH0001", "sent", "2026-10-20T10:15:00Z", price=lite),
@@ -466,12 +467,12 @@ async def test_a_message_without_a_rate_is_held_as_no_rate_and_charged_after_a_r
 
     await world.ratecards(ratecard("test-2026-10-EUR-r2", "EUR", "2026-10-01", {
         ("Germany", "marketing"): "0.1131", ("Germany", "marketing_lite"): "0.0421"}))
-    report = await world.sweep(NOW + timedelta(minutes=10))
-    assert report.settled == 1
     assert world.charged() == {"wamid.L": priced("wamid.L", ACME, "2026-10-20T10:15:01Z", "2026-10", "0.0421",
                                                  "Germany", "DE", "test-2026-10-EUR-r2", category="marketing_lite")}
     assert world.store.held == {}
     assert world.store.tally == Counter({tally(category="marketing_lite"): 1})
+    report = await world.sweep(NOW + timedelta(minutes=10))
+    assert report.settled == 0
     await world.sweep(NOW + timedelta(days=1))
     assert world.store.late_dead_letters == {} and len(world.store.outbox) == 1
 
