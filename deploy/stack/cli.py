@@ -1,6 +1,7 @@
 """`billing-stack` (or `python -m deploy.stack`): start, stop and inspect the local stack."""
 
 import asyncio
+import json
 from typing import Annotated
 
 import typer
@@ -65,10 +66,9 @@ def stop() -> None:
 
 
 @app.command()
-def status() -> None:
+def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show what runs and whether each service is ready; exits 1 if anything is down."""
     s = StackSettings()
-    table = Table("part", "state", "where")
     rows = [
         ("kafka", kafka.is_running(s) and port_is_open(s.kafka_port), s.kafka_bootstrap),
         ("postgres", postgres.is_running(s) and port_is_open(s.pg_port),
@@ -76,8 +76,13 @@ def status() -> None:
     ]
     rows += [(svc.name, services.is_running(s, svc) and services.is_ready(svc), svc.url("/health/ready"))
              for svc in services.SERVICES]
-    for name, ok, where in rows:
-        table.add_row(name, "[green]healthy[/]" if ok else "[red]down[/]", where)
-    Console().print(table)
+    if as_json:
+        typer.echo(json.dumps([{"part": name, "healthy": ok, "where": where} for name, ok, where in rows],
+                              indent=2))
+    else:
+        table = Table("part", "state", "where")
+        for name, ok, where in rows:
+            table.add_row(name, "[green]healthy[/]" if ok else "[red]down[/]", where)
+        Console().print(table)
     if not all(ok for _, ok, _ in rows):
         raise typer.Exit(1)

@@ -1,0 +1,216 @@
+"""`billing deadletters`: list dead letters by topic and code, show one, replay chosen ones after a fix.
+
+A dead letter is named by its topic and its offset in that topic's DLQ (each
+DLQ has one partition). Replay republishes the ORIGINAL record, its value
+bytes, key and headers read back from the source topic at the position the
+letter names, to the topic it came from; only when the source has expired is
+the letter's payload text used instead. Replaying twice is harmless: the
+services apply each business id (status id, payment id, refund id, command
+id, directory upsert) once.
+"""
+
+import asyncio
+import json
+from typing import Any
+
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.contracts import ContractViolation, DeadLetter, ErrorCode, decode
+from shared.kafka import client_options
+from shared.topics import ALL_TOPICS
+
+from .common import CliSettings, JsonOption, emit_json, err, fail, out, progress, publish, run, settings, table
+
+app = typer.Typer(help="Dead letters: list, show, replay after a fix.", no_args_is_help=True)
+
+SOURCES = {t.name: t for t in ALL_TOPICS if t.has_dlq}
+TRUNCATED = "payload truncated"
+
+
+def source_topic(name: str) -> str:
+    """The topic a DLQ belongs to, given either name; exit 2 naming the valid ones."""
+    name = name.removesuffix(".dlq")
+    if name not in SOURCES:
+        fail(f"no dead-letter topic for {name!r}; one of: {', '.join(SOURCES)}")
+    return name
+
+
+def code_of(value: str | None) -> str | None:
+    if value is not None and value not in {c.value for c in ErrorCode}:
+        fail(f"--code {value!r} is not an error code; one of: {', '.join(c.value for c in ErrorCode)}")
+    return value
+
+
+async def read_dlq(s: CliSettings, topic: str, tick: Any = lambda n=1: None,
+                   offsets: set[int] | None = None) -> list[tuple[int, DeadLetter]]:
+    """Every dead letter of `topic` (or those at `offsets`) as (DLQ offset, letter)."""
+    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
+    await asyncio.wait_for(consumer.start(), s.timeout_s)
+    try:
+        tp = TopicPartition(SOURCES[topic].dlq, 0)
+        consumer.assign([tp])
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        first = max(start, min(offsets)) if offsets else start
+        consumer.seek(tp, first)
+        found: list[tuple[int, DeadLetter]] = []
+        while await consumer.position(tp) < end:
+            for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                tick(1)
+                if record.offset < end and (offsets is None or record.offset in offsets):
+                    found.append((record.offset, DeadLetter.model_validate_json(record.value)))
+            if offsets and found and len(found) == len(offsets):
+                break
+        return found
+    finally:
+        await consumer.stop()
+
+
+def scan(topics: list[str], offsets: set[int] | None = None) -> list[tuple[str, int, DeadLetter]]:
+    s = settings()
+    letters: list[tuple[str, int, DeadLetter]] = []
+    with progress("Reading dead letters", None) as tick:
+        for topic in topics:
+            letters += [(topic, o, d) for o, d in run(read_dlq(s, topic, tick, offsets))]
+    return letters
+
+
+def _row(topic: str, offset: int, d: DeadLetter) -> dict[str, Any]:
+    return {"topic": topic, "dlq_offset": offset, "code": d.error.code.value, "message": d.error.message,
+            "source_partition": d.source.partition, "source_offset": d.source.offset, "key": d.source.key,
+            "failed_at": d.failed_at}
+
+
+def _select(topic: str | None, code: str | None, key: str | None, offsets: list[int]) -> list[tuple[str, int, DeadLetter]]:
+    topics = [source_topic(topic)] if topic else list(SOURCES)
+    code = code_of(code)
+    found = scan(topics, set(offsets) if offsets else None)
+    return [(t, o, d) for t, o, d in found
+            if (code is None or d.error.code == code) and (key is None or d.source.key == key)]
+
+
+@app.command("list")
+def list_(
+    topic: str = typer.Option(None, help="Only the dead letters of this topic (with or without .dlq)."),
+    code: str = typer.Option(None, help="Only this error code (unknown_account, schema_invalid, ...)."),
+    key: str = typer.Option(None, help="Only records with this key (a partner, channel, currency, ...)."),
+    limit: int = typer.Option(50, help="Show at most the last N."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Dead letters by topic and error code, oldest first (the last --limit of them)."""
+    rows = [_row(*letter) for letter in _select(topic, code, key, [])][-limit:] if limit > 0 else []
+    if as_json:
+        emit_json(rows)
+        return
+    table(f"{len(rows)} dead letter(s)", ("topic", "dlq offset", "code", "message", "source", "key", "failed at"),
+          [(r["topic"], r["dlq_offset"], r["code"], r["message"][:80],
+            f"{r['source_partition']}:{r['source_offset']}", r["key"], r["failed_at"]) for r in rows])
+
+
+@app.command()
+def show(
+    topic: str = typer.Argument(..., help="The topic (with or without .dlq)."),
+    offset: int = typer.Argument(..., help="The dead letter's offset in the DLQ (from `list`)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """One dead letter in full: why, where from, and the refused payload."""
+    found = _select(topic, None, None, [offset])
+    if not found:
+        fail(f"no dead letter at offset {offset} of {source_topic(topic)}.dlq", code=1)
+    t, o, letter = found[0]
+    if as_json:
+        emit_json({**_row(t, o, letter), "payload": letter.payload})
+        return
+    out.print(f"[bold]{t}.dlq offset {o}[/]: [red]{letter.error.code.value}[/] {letter.error.message}\n"
+              f"from {t} partition {letter.source.partition} offset {letter.source.offset}, key "
+              f"{letter.source.key}, refused at {letter.failed_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
+    try:
+        out.print_json(letter.payload)
+    except (json.JSONDecodeError, ValueError):
+        out.print(letter.payload, markup=False, highlight=False)
+
+
+async def originals(s: CliSettings, letters: list[tuple[str, int, DeadLetter]]) -> list[dict[str, Any]]:
+    """For each letter: the record to republish (from the source topic, else the payload), or why not."""
+    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
+    await asyncio.wait_for(consumer.start(), s.timeout_s)
+    plans = []
+    try:
+        for topic, offset, d in letters:
+            tp = TopicPartition(topic, d.source.partition)
+            consumer.assign([tp])
+            consumer.seek(tp, d.source.offset)
+            plan = {**_row(topic, offset, d), "from": "source"}
+            try:
+                record = await asyncio.wait_for(consumer.getone(tp), timeout=5)
+            except TimeoutError:
+                record = None
+            if record is not None and record.offset == d.source.offset:
+                plan.update(key=record.key, value=record.value, headers=list(record.headers))
+            elif TRUNCATED in d.error.message:
+                plan.update(skip="the source record has expired and the letter holds only part of it")
+            else:
+                plan.update({"from": "payload", "key": d.source.key.encode() if d.source.key is not None else None,
+                             "value": d.payload.encode(), "headers": []})
+            plans.append(plan)
+    finally:
+        await consumer.stop()
+    return plans
+
+
+def _precheck(plan: dict[str, Any], force: bool) -> None:
+    if "skip" in plan or force:
+        return
+    try:
+        decode(plan["topic"], plan["value"], max_bytes=settings().kafka.max_message_bytes)
+    except ContractViolation as exc:
+        plan["skip"] = f"still {exc.code.value}: {exc.message} (fix the producer; --force replays it anyway)"
+
+
+async def _republish(s: CliSettings, plans: list[dict[str, Any]]) -> None:
+    for plan in plans:
+        if "skip" not in plan:
+            [meta] = await publish(s, plan["topic"], [(plan["key"], plan["value"])], headers=plan["headers"])
+            plan.update(replayed_partition=meta.partition, replayed_offset=meta.offset)
+
+
+@app.command()
+def replay(
+    topic: str = typer.Argument(..., help="The topic whose dead letters to replay (with or without .dlq)."),
+    code: str = typer.Option(None, help="Only letters with this error code."),
+    offset: list[int] = typer.Option([], "--offset", help="Only the letter at this DLQ offset; repeatable."),
+    key: str = typer.Option(None, help="Only letters of records with this key."),
+    everything: bool = typer.Option(False, "--all", help="Every letter of the topic (no other filter needed)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be replayed; publish nothing."),
+    force: bool = typer.Option(False, help="Replay records that still break the contract."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Republish chosen dead letters' original records to their topic, after the cause was fixed."""
+    if not (code or offset or key or everything):
+        fail("choose what to replay: --code, --offset, --key, or --all for every dead letter of the topic")
+    s = settings()
+    chosen = {(t, d.source.partition, d.source.offset): (t, o, d)
+              for t, o, d in _select(topic, code, key, offset)}  # one replay per source record
+    if not chosen:
+        fail("no dead letter matches", code=1)
+    plans = run(originals(s, list(chosen.values())))
+    for plan in plans:
+        _precheck(plan, force)
+    if not dry_run:
+        run(_republish(s, plans))
+    report = [{k: v for k, v in p.items() if k not in ("key", "value", "headers")} | {"key": p.get("key")}
+              for p in plans]
+    for r in report:
+        r["key"] = r["key"].decode(errors="replace") if isinstance(r["key"], bytes) else r["key"]
+    if as_json:
+        emit_json({"dry_run": dry_run, "letters": report})
+        return
+    table(f"{'would replay' if dry_run else 'replayed'} to {source_topic(topic)}",
+          ("dlq offset", "code", "source", "key", "from", "result"),
+          [(r["dlq_offset"], r["code"], f"{r['source_partition']}:{r['source_offset']}", r["key"], r["from"],
+            r.get("skip") or (f"→ partition {r['replayed_partition']} offset {r['replayed_offset']}"
+                              if "replayed_offset" in r else "ready")) for r in report])
+    skipped = sum("skip" in r for r in report)
+    err.print(f"{len(report) - skipped} replayed, {skipped} skipped" if not dry_run else
+              f"dry run: {len(report) - skipped} would be replayed, {skipped} skipped", highlight=False)
