@@ -13,12 +13,43 @@ from ops.reconcile import main as reconcile_main
 
 from . import deadletters, directory, invoices, money, ratecards
 
+EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/operations.md has them all):
+
+* `billing stack start` · `billing stack status` · `billing stack stop`
+
+* `billing directory partner acmePA --name "Acme GmbH" --model partner_paid --currency EUR --plan growth --country DE`
+
+* `billing directory client bobCL --partner acmePA --name "Bob's Bikes" --country AT`
+
+* `billing directory channel acmeCH0001 --client bobCL --license regular --starts 2026-10-01`
+
+* `billing directory cancel acmeCH0001 --at 2026-11-03T12:00:00Z`
+
+* `billing ratecards import meta.csv --market DE=Germany --market AT="Rest of Western Europe"`
+
+* `billing money payment 100.00 --partner acmePA --id pay_7Hq2 --method card` · `billing money refund 30.00 ...`
+
+* `billing money balance acmePA` · `billing money low`
+
+* `billing invoices list --recipient acmePA --month 2026-10` · `billing invoices show INV-2026-000042`
+
+* `billing invoices export 2026-10 -o october.csv` · `billing invoices close 2026-10`
+
+* `billing deadletters list --topic billing.payments.v1 --code unknown_account` · `billing deadletters show billing.payments.v1 12`
+
+* `billing deadletters replay billing.payments.v1 --offset 12` (republishes the original record; twice is harmless)
+
+* `billing reconcile`
+"""
+
 app = typer.Typer(
     help="Operate the WhatsApp Business API billing platform: the stack, the directory and prices, money, "
     "invoices, dead letters and the reconciliation. Reaches Kafka and PostgreSQL through BILLING_KAFKA_* and "
     "BILLING_DB_* (defaults: the local stack).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+    epilog=EXAMPLES,
 )
 app.add_typer(stack_app, name="stack", help="The local stack: start, stop, status (also `billing-stack`).")
 app.add_typer(directory.app, name="directory")

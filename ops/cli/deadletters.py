@@ -20,7 +20,7 @@ from shared.contracts import ContractViolation, DeadLetter, ErrorCode, decode
 from shared.kafka import client_options
 from shared.topics import ALL_TOPICS
 
-from .common import CliSettings, JsonOption, emit_json, err, fail, out, progress, publish, run, settings, table
+from .common import CliSettings, JsonOption, Tick, emit_json, err, fail, out, progress, publish, run, settings, table
 
 app = typer.Typer(help="Dead letters: list, show, replay after a fix.", no_args_is_help=True)
 
@@ -42,8 +42,11 @@ def code_of(value: str | None) -> str | None:
     return value
 
 
-async def read_dlq(s: CliSettings, topic: str, tick: Any = lambda n=1: None,
-                   offsets: set[int] | None = None) -> list[tuple[int, DeadLetter]]:
+Letter = tuple[str, int, DeadLetter]
+"""A dead letter with its source topic and its offset in that topic's DLQ."""
+
+
+async def read_dlq(s: CliSettings, topic: str, tick: Tick, offsets: set[int] | None = None) -> list[Letter]:
     """Every dead letter of `topic` (or those at `offsets`) as (DLQ offset, letter)."""
     consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
     await asyncio.wait_for(consumer.start(), s.timeout_s)
@@ -54,12 +57,13 @@ async def read_dlq(s: CliSettings, topic: str, tick: Any = lambda n=1: None,
         end = (await consumer.end_offsets([tp]))[tp]
         first = max(start, min(offsets)) if offsets else start
         consumer.seek(tp, first)
-        found: list[tuple[int, DeadLetter]] = []
+        tick.grow(max(end - first, 0))
+        found: list[Letter] = []
         while await consumer.position(tp) < end:
             for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
                 tick(1)
                 if record.offset < end and (offsets is None or record.offset in offsets):
-                    found.append((record.offset, DeadLetter.model_validate_json(record.value)))
+                    found.append((topic, record.offset, DeadLetter.model_validate_json(record.value)))
             if offsets and found and len(found) == len(offsets):
                 break
         return found
@@ -67,12 +71,12 @@ async def read_dlq(s: CliSettings, topic: str, tick: Any = lambda n=1: None,
         await consumer.stop()
 
 
-def scan(topics: list[str], offsets: set[int] | None = None) -> list[tuple[str, int, DeadLetter]]:
+def scan(topics: list[str], offsets: set[int] | None = None) -> list[Letter]:
     s = settings()
-    letters: list[tuple[str, int, DeadLetter]] = []
-    with progress("Reading dead letters", None) as tick:
+    letters: list[Letter] = []
+    with progress("Reading dead letters", 0) as tick:
         for topic in topics:
-            letters += [(topic, o, d) for o, d in run(read_dlq(s, topic, tick, offsets))]
+            letters += run(read_dlq(s, topic, tick, offsets))
     return letters
 
 
@@ -82,7 +86,7 @@ def _row(topic: str, offset: int, d: DeadLetter) -> dict[str, Any]:
             "failed_at": d.failed_at}
 
 
-def _select(topic: str | None, code: str | None, key: str | None, offsets: list[int]) -> list[tuple[str, int, DeadLetter]]:
+def _select(topic: str | None, code: str | None, key: str | None, offsets: list[int]) -> list[Letter]:
     topics = [source_topic(topic)] if topic else list(SOURCES)
     code = code_of(code)
     found = scan(topics, set(offsets) if offsets else None)
@@ -131,7 +135,7 @@ def show(
         out.print(letter.payload, markup=False, highlight=False)
 
 
-async def originals(s: CliSettings, letters: list[tuple[str, int, DeadLetter]]) -> list[dict[str, Any]]:
+async def originals(s: CliSettings, letters: list[Letter]) -> list[dict[str, Any]]:
     """For each letter: the record to republish (from the source topic, else the payload), or why not."""
     consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
     await asyncio.wait_for(consumer.start(), s.timeout_s)

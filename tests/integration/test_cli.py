@@ -46,7 +46,8 @@ class Billing:
 
     def __call__(self, *args: str, code: int | None = 0, **env: str):
         result = CliRunner().invoke(app, list(args), env={**self.env, **env})
-        assert code is None or result.exit_code == code, f"billing {' '.join(args)}: {result.output}{result.exception!r}"
+        assert code is None or result.exit_code == code, \
+            f"billing {' '.join(args)}: {result.output}{result.exception!r}"
         return result
 
     def json(self, *args: str, code: int | None = 0, **env: str):
@@ -126,7 +127,8 @@ def test_an_operator_runs_a_month_with_the_billing_command(own_database, unique,
         billing("directory", "partner", R, "--name", "Globex CLI", "--model", "direct_paid", "--currency", "EUR",
                 "--plan", "premium", "--country", "DE", "--created-at", f"{M}-01")
         billing("directory", "client", RC, "--partner", R, "--name", "Initech", "--country", "FR")
-        billing("directory", "channel", X, "--client", RC, "--partner", R, "--license", "regular", "--starts", f"{M}-01")
+        billing("directory", "channel", X, "--client", RC, "--partner", R, "--license", "regular",
+                "--starts", f"{M}-01")
         billing.until(lambda b: b["balance"]["amount"] == "0.00", "money", "balance", X)
         assert billing.json("money", "low", "--partner", R) == [
             {"owner_id": X, "partner_id": R, "state": "depleted", "amount": "0.00", "threshold": None,
