@@ -11,21 +11,20 @@ id, directory upsert) once.
 
 import asyncio
 import json
-from typing import Any
 
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.contracts import ContractViolation, DeadLetter, ErrorCode, decode
+from shared.contracts import DeadLetter, ErrorCode
 from shared.kafka import client_options
 from shared.topics import ALL_TOPICS
 
-from .common import CliSettings, JsonOption, Tick, emit_json, err, fail, out, progress, publish, run, settings, table
+from .common import CliSettings, JsonOption, Tick, emit_json, err, fail, out, progress, run, settings, table
+from .replay import Letter, describe, once, originals, precheck, republish
 
 app = typer.Typer(help="Dead letters: list, show, replay after a fix.", no_args_is_help=True)
 
 SOURCES = {t.name: t for t in ALL_TOPICS if t.has_dlq}
-TRUNCATED = "payload truncated"
 
 
 def source_topic(name: str) -> str:
@@ -40,10 +39,6 @@ def code_of(value: str | None) -> str | None:
     if value is not None and value not in {c.value for c in ErrorCode}:
         fail(f"--code {value!r} is not an error code; one of: {', '.join(c.value for c in ErrorCode)}")
     return value
-
-
-Letter = tuple[str, int, DeadLetter]
-"""A dead letter with its source topic and its offset in that topic's DLQ."""
 
 
 async def read_dlq(s: CliSettings, topic: str, tick: Tick, offsets: set[int] | None = None) -> list[Letter]:
@@ -80,12 +75,6 @@ def scan(topics: list[str], offsets: set[int] | None = None) -> list[Letter]:
     return letters
 
 
-def _row(topic: str, offset: int, d: DeadLetter) -> dict[str, Any]:
-    return {"topic": topic, "dlq_offset": offset, "code": d.error.code.value, "message": d.error.message,
-            "source_partition": d.source.partition, "source_offset": d.source.offset, "key": d.source.key,
-            "failed_at": d.failed_at}
-
-
 def _select(topic: str | None, code: str | None, key: str | None, offsets: list[int]) -> list[Letter]:
     topics = [source_topic(topic)] if topic else list(SOURCES)
     code = code_of(code)
@@ -103,7 +92,7 @@ def list_(
     as_json: bool = JsonOption,
 ) -> None:
     """Dead letters by topic and error code, oldest first (the last --limit of them)."""
-    rows = [_row(*letter) for letter in _select(topic, code, key, [])][-limit:] if limit > 0 else []
+    rows = [describe(*letter) for letter in _select(topic, code, key, [])][-limit:] if limit > 0 else []
     if as_json:
         emit_json(rows)
         return
@@ -124,7 +113,7 @@ def show(
         fail(f"no dead letter at offset {offset} of {source_topic(topic)}.dlq", code=1)
     t, o, letter = found[0]
     if as_json:
-        emit_json({**_row(t, o, letter), "payload": letter.payload})
+        emit_json({**describe(t, o, letter), "payload": letter.payload})
         return
     out.print(f"[bold]{t}.dlq offset {o}[/]: [red]{letter.error.code.value}[/] {letter.error.message}\n"
               f"from {t} partition {letter.source.partition} offset {letter.source.offset}, key "
@@ -133,50 +122,6 @@ def show(
         out.print_json(letter.payload)
     except (json.JSONDecodeError, ValueError):
         out.print(letter.payload, markup=False, highlight=False)
-
-
-async def originals(s: CliSettings, letters: list[Letter]) -> list[dict[str, Any]]:
-    """For each letter: the record to republish (from the source topic, else the payload), or why not."""
-    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
-    await asyncio.wait_for(consumer.start(), s.timeout_s)
-    plans = []
-    try:
-        for topic, offset, d in letters:
-            tp = TopicPartition(topic, d.source.partition)
-            consumer.assign([tp])
-            consumer.seek(tp, d.source.offset)
-            plan = {**_row(topic, offset, d), "from": "source"}
-            try:
-                record = await asyncio.wait_for(consumer.getone(tp), timeout=5)
-            except TimeoutError:
-                record = None
-            if record is not None and record.offset == d.source.offset:
-                plan.update(key=record.key, value=record.value, headers=list(record.headers))
-            elif TRUNCATED in d.error.message:
-                plan.update(skip="the source record has expired and the letter holds only part of it")
-            else:
-                plan.update({"from": "payload", "key": d.source.key.encode() if d.source.key is not None else None,
-                             "value": d.payload.encode(), "headers": []})
-            plans.append(plan)
-    finally:
-        await consumer.stop()
-    return plans
-
-
-def _precheck(plan: dict[str, Any], force: bool) -> None:
-    if "skip" in plan or force:
-        return
-    try:
-        decode(plan["topic"], plan["value"], max_bytes=settings().kafka.max_message_bytes)
-    except ContractViolation as exc:
-        plan["skip"] = f"still {exc.code.value}: {exc.message} (fix the producer; --force replays it anyway)"
-
-
-async def _republish(s: CliSettings, plans: list[dict[str, Any]]) -> None:
-    for plan in plans:
-        if "skip" not in plan:
-            [meta] = await publish(s, plan["topic"], [(plan["key"], plan["value"])], headers=plan["headers"])
-            plan.update(replayed_partition=meta.partition, replayed_offset=meta.offset)
 
 
 @app.command()
@@ -195,14 +140,15 @@ def replay(
         fail("choose what to replay: --code, --offset, --key, or --all for every dead letter of the topic")
     s = settings()
     chosen = {(t, d.source.partition, d.source.offset): (t, o, d)
-              for t, o, d in _select(topic, code, key, offset)}  # one replay per source record
+              for t, o, d in _select(topic, code, key, offset)}  # one replay per source record, the latest
     if not chosen:
         fail("no dead letter matches", code=1)
-    plans = run(originals(s, list(chosen.values())))
+    plans = run(originals(s, sorted(chosen.values(), key=lambda letter: letter[1])))
+    once(plans)
     for plan in plans:
-        _precheck(plan, force)
+        precheck(plan, force, s.kafka.max_message_bytes)
     if not dry_run:
-        run(_republish(s, plans))
+        run(republish(s, plans))
     report = [{k: v for k, v in p.items() if k not in ("key", "value", "headers")} | {"key": p.get("key")}
               for p in plans]
     for r in report:
