@@ -91,8 +91,9 @@ def list_(
     limit: int = typer.Option(50, help="Show at most the last N."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Dead letters by topic and error code, oldest first (the last --limit of them)."""
-    rows = [describe(*letter) for letter in _select(topic, code, key, [])][-limit:] if limit > 0 else []
+    """Dead letters by topic and error code: the latest --limit of them, oldest first."""
+    letters = sorted(_select(topic, code, key, []), key=lambda letter: letter[2].failed_at)
+    rows = [describe(*letter) for letter in letters][-limit:] if limit > 0 else []
     if as_json:
         emit_json(rows)
         return
