@@ -52,13 +52,14 @@ async def _current(sql: str, key: str) -> dict[str, Any]:
 
 def _renewal(current: dict[str, Any], enabled: bool | None, threshold: str | None,
              amount: str | None) -> dict[str, Any] | None:
+    """The auto-renewal to publish: what was given over what is known; giving values enables a new one."""
     threshold = threshold if threshold is not None else _text(current.get("renewal_threshold"))
     amount = amount if amount is not None else _text(current.get("renewal_amount"))
-    if enabled is None:
-        enabled = current.get("renewal_enabled") if threshold is None or amount is None else True
     if threshold is None and amount is None:
         return None
-    return {"enabled": bool(enabled), "threshold": threshold, "amount": amount}
+    if enabled is None:
+        enabled = current.get("renewal_enabled") if current.get("renewal_enabled") is not None else True
+    return {"enabled": enabled, "threshold": threshold, "amount": amount}
 
 
 def _text(value: Any) -> Any:

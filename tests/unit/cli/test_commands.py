@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from ops.cli import app
 from ops.cli.common import to_jsonable
-from ops.cli.directory import when
+from ops.cli.directory import _renewal, when
 from ops.cli.invoices import CSV_COLUMNS, csv_rows
 from shared.contracts import Invoice
 from tests.examples import INVOICE
@@ -113,3 +113,14 @@ def test_the_accounting_export_has_one_row_per_line_in_the_documented_columns():
     assert [(r["line_no"], r["line_code"], r["channel_id"], str(r["line_amount"]), str(r["invoice_total"]))
             for r in rows] == [(1, "partner_plan", None, "500.00", "624.75"),
                                (2, "license", "acmeCH0001", "25.00", "624.75")]
+
+
+def test_auto_renewal_changes_keep_what_was_not_given():
+    """New values enable a renewal; --no-renewal keeps its amounts; a new threshold keeps it off if it was."""
+    known = {"renewal_enabled": False, "renewal_threshold": Decimal("20.000000"), "renewal_amount": Decimal("50.000000")}
+    assert _renewal({}, None, None, None) is None
+    assert _renewal({}, None, "20.00", "50.00") == {"enabled": True, "threshold": "20.00", "amount": "50.00"}
+    assert _renewal({**known, "renewal_enabled": True}, False, None, None) == {
+        "enabled": False, "threshold": "20.00", "amount": "50.00"}
+    assert _renewal(known, None, "30.00", None) == {"enabled": False, "threshold": "30.00", "amount": "50.00"}
+    assert _renewal(known, True, None, None)["enabled"] is True
