@@ -35,7 +35,9 @@ EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/o
 
 * `billing invoices export 2026-10 -o october.csv` · `billing invoices close 2026-10`
 
-* `billing deadletters list --topic billing.payments.v1 --code unknown_account` · `billing deadletters show billing.payments.v1 12`
+* `billing deadletters list --topic billing.payments.v1 --code unknown_account`
+
+* `billing deadletters show billing.payments.v1 12`
 
 * `billing deadletters replay billing.payments.v1 --offset 12` (republishes the original record; twice is harmless)
 

@@ -7,6 +7,7 @@ would send it, so the services stay the only writers of their tables.
 
 import asyncio
 import json
+import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +30,9 @@ from shared.kafka import client_options
 from shared.settings import DatabaseSettings, KafkaSettings
 
 M = TypeVar("M", bound=BaseModel)
+
+# aiokafka logs every failed connection attempt; the command reports the failure once, itself.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -139,7 +143,9 @@ def run(coro: Any) -> Any:
         fail(f"{exc}: the services have not created their tables in this database yet "
              "(start them once: `billing stack start`)", code=1)
     except (OSError, asyncpg.PostgresError, KafkaError, TimeoutError) as exc:
-        fail(f"{type(exc).__name__}: {exc or 'no answer'} (check BILLING_KAFKA_* / BILLING_DB_* and "
+        text = str(exc) or "no answer"
+        name = type(exc).__name__
+        fail(f"{text if text.startswith(name) else f'{name}: {text}'} (check BILLING_KAFKA_* / BILLING_DB_* and "
              "`billing stack status`)", code=1)
 
 
@@ -158,6 +164,16 @@ async def fetch(s: CliSettings, sql: str, *args: Any) -> list[asyncpg.Record]:
         await conn.close()
 
 
+async def started(client: Any, s: CliSettings) -> Any:
+    """An aiokafka producer or consumer, started; closed again if it cannot start."""
+    try:
+        await asyncio.wait_for(client.start(), s.timeout_s)
+    except BaseException:
+        await client.stop()
+        raise
+    return client
+
+
 def producer(s: CliSettings) -> AIOKafkaProducer:
     """Safe for money: every write waits for all in-sync replicas and is idempotent."""
     return AIOKafkaProducer(acks="all", enable_idempotence=True, request_timeout_ms=int(s.timeout_s * 1000),
@@ -167,8 +183,7 @@ def producer(s: CliSettings) -> AIOKafkaProducer:
 async def publish(s: CliSettings, topic: str, records: Sequence[tuple[bytes | None, bytes]],
                   headers: Sequence[tuple[str, bytes]] = ()) -> list[Any]:
     """Publish (key, value) records in order; return where each landed (topic, partition, offset)."""
-    p = producer(s)
-    await asyncio.wait_for(p.start(), s.timeout_s)
+    p = await started(producer(s), s)
     try:
         futures = [await p.send(topic, value=v, key=k, headers=list(headers) or None) for k, v in records]
         return [await f for f in futures]

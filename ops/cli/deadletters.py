@@ -9,7 +9,6 @@ services apply each business id (status id, payment id, refund id, command
 id, directory upsert) once.
 """
 
-import asyncio
 import json
 
 import typer
@@ -19,7 +18,8 @@ from shared.contracts import DeadLetter, ErrorCode
 from shared.kafka import client_options
 from shared.topics import ALL_TOPICS
 
-from .common import CliSettings, JsonOption, Tick, emit_json, err, fail, out, progress, run, settings, table
+from .common import (CliSettings, JsonOption, Tick, emit_json, err, fail, out, progress, run, settings, started,
+                     table)
 from .replay import Letter, describe, once, originals, precheck, republish
 
 app = typer.Typer(help="Dead letters: list, show, replay after a fix.", no_args_is_help=True)
@@ -43,8 +43,7 @@ def code_of(value: str | None) -> str | None:
 
 async def read_dlq(s: CliSettings, topic: str, tick: Tick, offsets: set[int] | None = None) -> list[Letter]:
     """Every dead letter of `topic` (or those at `offsets`) as (DLQ offset, letter)."""
-    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
-    await asyncio.wait_for(consumer.start(), s.timeout_s)
+    consumer = await started(AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka)), s)
     try:
         tp = TopicPartition(SOURCES[topic].dlq, 0)
         consumer.assign([tp])

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.contracts import ContractViolation, DeadLetter, decode
 from shared.kafka import client_options
 
-from .common import CliSettings, producer, progress
+from .common import CliSettings, producer, progress, started
 
 TRUNCATED = "payload truncated"
 
@@ -30,8 +30,7 @@ def describe(topic: str, offset: int, d: DeadLetter) -> dict[str, Any]:
 
 async def originals(s: CliSettings, letters: list[Letter]) -> list[dict[str, Any]]:
     """For each letter: the record to republish (from the source topic, else the payload), or why not."""
-    consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka))
-    await asyncio.wait_for(consumer.start(), s.timeout_s)
+    consumer = await started(AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(s.kafka)), s)
     plans = []
     try:
         for topic, offset, d in letters:
@@ -68,8 +67,7 @@ def precheck(plan: dict[str, Any], force: bool, max_bytes: int) -> None:
 
 async def republish(s: CliSettings, plans: list[dict[str, Any]]) -> None:
     """One producer for the lot, in DLQ order, each record to its own topic with its own key."""
-    p = producer(s)
-    await asyncio.wait_for(p.start(), s.timeout_s)
+    p = await started(producer(s), s)
     try:
         with progress("Replaying", sum("skip" not in plan for plan in plans)) as tick:
             for plan in (plan for plan in plans if "skip" not in plan):
