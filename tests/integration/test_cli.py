@@ -3,10 +3,13 @@
 import asyncio
 import csv
 import json
+import shutil
 import time
 
 from typer.testing import CliRunner
 
+from deploy.stack import postgres
+from deploy.stack.settings import StackSettings
 from ops.cli import app
 from ops.cli.invoices import CSV_COLUMNS
 from shared.months import next_month
@@ -179,7 +182,7 @@ def _until_committed(stack, group: str, topic: str, partition: int, target: int,
         time.sleep(0.3)
 
 
-def test_the_stack_group_reports_starts_and_stops_without_touching_the_running_stack(stack, tmp_path):
+def test_the_stack_group_reports_the_running_stack_and_names_a_taken_port(stack, tmp_path):
     """status names what runs (the test stack's Kafka and PostgreSQL; no service), start on a taken port
     says which setting moves it, stop in an empty folder stops nothing."""
     billing = Billing(stack)
@@ -198,3 +201,25 @@ def test_the_stack_group_reports_starts_and_stops_without_touching_the_running_s
     assert f"Port {kafka_port} is taken" in started.output and "BILLING_STACK_KAFKA_PORT" in started.output
     assert billing("stack", "stop", **elsewhere).output == ""
     assert all(not s["healthy"] for s in billing.json("stack", "status", code=1, **elsewhere, **services_down))
+
+
+def test_the_stack_group_starts_a_stack_of_its_own_reports_it_and_stops_it(stack, tmp_path):
+    """start (without the services) brings Kafka, PostgreSQL and the topics up in a folder and on ports of its
+    own, status says so, stop leaves nothing running; the shared test stack is not touched."""
+    billing = Billing(stack)
+    env = {"BILLING_STACK_DIR": str(tmp_path / "own"), "BILLING_STACK_KAFKA_PORT": str(free_port()),
+           "BILLING_STACK_KAFKA_CONTROLLER_PORT": str(free_port()), "BILLING_STACK_PG_PORT": str(free_port()),
+           "BILLING_STACK_KAFKA_HEAP": "256m", **{f"{prefix}HTTP_PORT": str(free_port())
+                                                   for prefix in SERVICES.values()}}
+    try:
+        started = billing("stack", "start", "--no-services", **env)
+        assert "20 topics created" in started.output
+        state = billing.json("stack", "status", code=1, **env)
+        assert [(s["part"], s["healthy"]) for s in state] == [
+            ("kafka", True), ("postgres", True), ("usage-ingest", False), ("balance", False), ("invoicing", False)]
+    finally:
+        stopped = billing("stack", "stop", **env)
+        data = StackSettings(dir=tmp_path / "own")
+        shutil.rmtree(postgres.data_dir(data).parent, ignore_errors=True)
+    assert "stopped Kafka" in stopped.output and "stopped PostgreSQL" in stopped.output
+    assert not any(s["healthy"] for s in billing.json("stack", "status", code=1, **env))
