@@ -11,12 +11,12 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import typer
 
 from services.invoicing.render import text, to_html
-from shared.contracts import Invoice, MonthClose, encode
+from shared.contracts import Invoice, InvoiceKind, MonthClose, encode
 from shared.months import month_of, next_month
 from shared.topics import COMMANDS
 
@@ -57,6 +57,8 @@ def list_(
     """Invoices by recipient and month, oldest first."""
     if month is not None:
         month = _month(month, "--month")
+    if kind is not None and kind not in get_args(InvoiceKind):
+        fail(f"--kind {kind!r} is not an invoice kind; one of: {', '.join(get_args(InvoiceKind))}")
     found = run(_invoices("($1::text IS NULL OR recipient_id = $1) AND ($2::text IS NULL OR period = $2) AND "
                           "($3::text IS NULL OR partner_id = $3) AND ($4::text IS NULL OR kind = $4)",
                           recipient, month, partner_id, kind))
