@@ -130,6 +130,9 @@ async def _latest(currency: str) -> dict[str, Any] | None:
                            "ORDER BY effective_from DESC LIMIT 1", currency)
     except asyncpg.UndefinedTableError:
         return None
+    except OSError as exc:
+        err.print(f"[yellow]warning:[/] cannot read the last rate card ({exc})", highlight=False)
+        return None
     return json.loads(rows[0]["card"]) if rows else None
 
 
