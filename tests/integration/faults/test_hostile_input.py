@@ -1,5 +1,6 @@
 """A flood of malformed and hostile records mixed into a real month: each lands in its topic's DLQ with
-its code, once; every good record is processed as if the bad ones were not there."""
+its code (a copy, if any, is the same letter); every good record is processed as if the bad ones were not
+there."""
 
 import asyncio
 import json
@@ -86,8 +87,13 @@ async def test_a_flood_of_bad_records_in_a_real_month_is_dead_lettered_and_the_m
 
     await assert_exact_outcome(stack, fm)
     letters = await _dead_letters(stack, expected, unique)
-    assert {(d.source.topic, d.source.partition, d.source.offset): d.error.code for d in letters} == expected
-    assert len(letters) == len(expected), "each bad record is dead-lettered once"
+    assert {_source(d): d.error.code for d in letters} == expected
+    # Dead letters are written before the offsets are committed: a batch read again (a rebalance took its
+    # partition first) writes its letters again. A copy is the same letter, under the same source position.
+    copies: dict[tuple[str, int, int], set[tuple[str, str, str]]] = {}
+    for d in letters:
+        copies.setdefault(_source(d), set()).add((d.error.code, d.error.message, d.payload))
+    assert all(len(versions) == 1 for versions in copies.values()), "a copy of a dead letter is the same letter"
     assert [s.terminate() for s in services] == [0, 0, 0]
 
 
@@ -97,6 +103,11 @@ async def _dead_letters(stack, expected: dict[tuple[str, int, int], ErrorCode], 
     for topic in sorted({topic for topic, _, _ in expected}):
         count = sum(1 for t, _, _ in expected if t == topic)
         records = await collect(stack.bootstrap, f"{topic}.dlq", lambda r: unique in (r.key or b"").decode(),
-                                count, timeout_s=30)
+                                count, timeout_s=30,
+                                identity=lambda r: _source(DeadLetter.model_validate_json(r.value)))
         found += [DeadLetter.model_validate_json(r.value) for r in records]
     return found
+
+
+def _source(letter: DeadLetter) -> tuple[str, int, int]:
+    return letter.source.topic, letter.source.partition, letter.source.offset
