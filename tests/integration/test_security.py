@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import TopicAuthorizationFailedError
 
 from deploy.stack import kafka, security
+from deploy.stack.process import StackError
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from deploy.stack.topics import ensure_topics
 from ops.reconcile import reconcile
@@ -74,6 +75,10 @@ def _share_jars(s: StackSettings) -> None:
 def sasl_broker(stack) -> Iterator[StackSettings]:
     """A fresh SASL_SSL broker with ACLs and every topic; stopped at the end of the module."""
     s = sasl_stack_settings()
+    try:
+        kafka.check_java(s)
+    except StackError as exc:  # a Docker machine (testcontainers) without a JDK
+        pytest.skip(f"the SASL broker runs from the Maven jars and needs Java: {exc}")
     for stale in ("data", "secrets", "tls", "server.properties"):  # new credentials, empty topics
         path = s.dir / "kafka" / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
@@ -152,6 +157,7 @@ class Run:
     partner: str
     invoices: list[Invoice]
     balance: Decimal
+    dead_letters: list[bytes]
 
 
 @pytest.fixture(scope="module")
@@ -183,13 +189,19 @@ def secured_run(sasl_broker: StackSettings, roles: Roles, tmp_path_factory) -> R
         await publish(admin, PAYMENTS.name, [(pa.encode(), json.dumps(payment).encode())])
         await publish(admin, MESSAGE_STATUS.name, [(st["channel_id"].encode(), json.dumps(st).encode())
                                                     for st in statuses])
+        # Refused at the gate, logged as "record refused": E.164 with its '+', and broken JSON.
+        with_plus = status(f"wamid.{u}.plus", ch, "delivered", "2026-10-05T10:04:00Z", f"+{NUMBER}", pricing())
+        await publish(admin, MESSAGE_STATUS.name, [
+            (ch.encode(), json.dumps(with_plus).encode()),
+            (ch.encode(), json.dumps(with_plus).encode()[:-20])])
+        letters = await collect(admin, MESSAGE_STATUS.dlq, lambda r: r.key == ch.encode(), count=2)
         await _until_debited(roles, pa, Decimal("99.8869"))
         await publish(admin, COMMANDS.name, [(b"2026-10", json.dumps(
             {"type": "month.close", "command_id": f"close-{u}", "month": "2026-10"}).encode())])
         records = await collect(admin, INVOICES.name, lambda r: r.key == pa.encode(), count=3, timeout_s=60,
                                 identity=lambda r: json.loads(r.value)["kind"])
         return Run(logs=[], partner=pa, invoices=[Invoice.model_validate_json(r.value) for r in records],
-                   balance=await _balance(roles, pa))
+                   balance=await _balance(roles, pa), dead_letters=[r.value for r in letters])
 
     procs = [service(s, roles, name, logs / f"{name}.log",
                      **({"BILLING_INVOICING_AUTO_CLOSE": "false"} if name == "invoicing" else {}))
@@ -237,10 +249,13 @@ def test_each_service_as_its_own_principal_and_role_prices_debits_and_invoices(s
 def test_the_recipient_number_is_in_no_log_and_no_table(secured_run, roles):
     """CONTRACT.md §4.1: after statuses to NUMBER were charged, free and held (unknown channel, no
     rate), no service log and no row of any service's table holds it, in any form."""
+    assert len(secured_run.dead_letters) == 2 and all(NUMBER.encode() in d for d in secured_run.dead_letters), \
+        "the number did flow: the dead letters keep the payload (DLQs are for operators only)"
     for log in secured_run.logs:
         text = log.read_text(errors="replace")
         assert "migrations applied" in text, "the service did log"
         assert [f for f in NUMBER_FORMS if f in text] == [], f"{log.name} shows the number"
+    assert "record refused" in secured_run.logs[0].read_text(), "usage ingest logged its refusals"
     found = asyncio.run(_rows_with_number(roles.admin))
     assert found == [], f"the number is stored in {found}"
 
