@@ -37,9 +37,13 @@ BEGIN
         EXECUTE format('ALTER SCHEMA %I OWNER TO %I', svc.schema, svc.role);
         EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc.schema);
         -- A schema migrated before the roles existed (by a shared role): its objects change hands.
+        -- (Sequences of identity or serial columns follow their table; only free ones are listed.)
         FOR obj IN SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = svc.schema AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
                      AND pg_get_userbyid(c.relowner) <> svc.role
+                     AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                     AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+                   ORDER BY c.relkind = 'S', c.relname
         LOOP
             EXECUTE format('ALTER %s %I.%I OWNER TO %I',
                            CASE obj.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'

@@ -347,3 +347,33 @@ def test_a_wrong_password_fails_start_up_clearly_without_showing_it(sasl_broker,
     assert "SaslAuthenticationFailed" in log or "Authentication failed" in log
     assert wrong not in log
     assert roles.passwords["billing_balance"] not in log
+
+
+async def test_a_schema_migrated_by_the_shared_role_is_handed_over_to_the_services_role(own_database, roles):
+    """Upgrading a database whose schemas the shared `billing` role migrated: the script hands each
+    schema and its tables (identity sequences and free sequences too) to the service's role, which
+    then migrates (nothing to do) and writes its tables."""
+    from shared.db import create_pool, migrate
+
+    migrations = PROJECT_ROOT / "services" / "usage_ingest" / "migrations"
+    assert migrate(own_database.db, "usage_ingest", migrations)
+    password = roles.passwords["billing_usage_ingest"]  # roles belong to the server, not a database
+    conn = await _admin(own_database.db)
+    try:
+        await conn.execute(ROLES_SQL.read_text())
+        owners = {r["relname"]: r["owner"] for r in await conn.fetch(
+            "SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'usage_ingest' "
+            "AND c.relkind IN ('r', 'S')")}
+    finally:
+        await conn.close()
+    assert set(owners.values()) == {"billing_usage_ingest"}, owners
+    assert "ratecard_versions" in owners
+    role = own_database.db.model_copy(update={"user": "billing_usage_ingest", "password": SecretStr(password)})
+    assert migrate(role, "usage_ingest", migrations) == []
+    pool = await create_pool(role, "usage_ingest", "test")
+    try:
+        await pool.execute("INSERT INTO outbox (topic, value) VALUES ('t', 'v')")
+        assert await pool.fetchval("SELECT nextval('ratecard_versions')") >= 1
+    finally:
+        await pool.close()
