@@ -82,7 +82,8 @@ def _write_config(s: StackSettings) -> Path:
         security.ensure_tls(s)
     config.write_text(template.substitute(
         port=s.kafka_port, controller_port=s.kafka_controller_port, log_dir=data,
-        protocol=s.kafka_security, security=security.broker_properties(s)))
+        protocol=s.kafka_security, controller_protocol=security.controller_protocol(s),
+        security=security.broker_properties(s)))
     config.chmod(0o600)  # it holds the admin's password when secured
     return config
 

@@ -10,9 +10,10 @@ broker's key store, and `ca.pem` that clients trust. The StandardAuthorizer
 refuses whatever no ACL allows; the stack creates the services' ACLs from
 `deploy.security.kafka_acls` after start.
 
-The KRaft controller listener stays PLAINTEXT on 127.0.0.1, and its principal
-(`User:ANONYMOUS`, the broker registering with its own controller) is a super
-user; a production cluster puts its controllers on their own TLS listener.
+The KRaft controller listener (127.0.0.1) cannot check SCRAM logins, whose
+credentials live in the metadata it serves: it takes SASL PLAIN with the
+admin as its only user, and the broker logs in to it as the admin. Nobody
+is anonymous anywhere. A production cluster also puts TLS on it.
 """
 
 import secrets
@@ -115,6 +116,10 @@ def ensure_tls(s: StackSettings) -> None:
     (folder / "ca.p12").unlink()
 
 
+def controller_protocol(s: StackSettings) -> str:
+    return "SASL_PLAINTEXT" if enabled(s) else "PLAINTEXT"
+
+
 def broker_properties(s: StackSettings) -> str:
     """The lines server.properties gets for the secured client listener."""
     if not enabled(s):
@@ -122,12 +127,20 @@ def broker_properties(s: StackSettings) -> str:
     listener = s.kafka_security.lower()
     jaas = (f'org.apache.kafka.common.security.scram.ScramLoginModule required '
             f'username="{ADMIN}" password="{password(s, ADMIN)}";')
+    controller_jaas = (f'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                       f'username="{ADMIN}" password="{password(s, ADMIN)}" '
+                       f'user_{ADMIN}="{password(s, ADMIN)}";')
     lines = [
+        # The KRaft controller cannot check SCRAM (its credentials live in the metadata it serves):
+        # its listener takes PLAIN, with the admin as its one user, which the broker logs in as.
+        "sasl.mechanism.controller.protocol=PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+        f"listener.name.controller.plain.sasl.jaas.config={controller_jaas}",
         f"sasl.enabled.mechanisms={MECHANISM}",
         f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
         f"listener.name.{listener}.{MECHANISM.lower()}.sasl.jaas.config={jaas}",
         "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        f"super.users=User:{ADMIN};User:ANONYMOUS",
+        f"super.users=User:{ADMIN}",
         "allow.everyone.if.no.acl.found=false",
     ]
     if uses_tls(s):

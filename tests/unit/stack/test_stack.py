@@ -83,6 +83,9 @@ def test_a_secured_broker_gets_scram_logins_tls_and_acls_and_a_plain_one_nothing
     assert f'username="admin" password="{security.password(s, "admin")}"' in props
     assert "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer" in props
     assert "allow.everyone.if.no.acl.found=false" in props and "ssl.keystore.location=" in props
+    assert "super.users=User:admin\n" in props and "ANONYMOUS" not in props
+    assert "sasl.mechanism.controller.protocol=PLAIN" in props
+    assert security.controller_protocol(s) == "SASL_PLAINTEXT" and security.controller_protocol(plain) == "PLAINTEXT"
     scram = security.format_args(s)
     assert [a.split("[name=")[1].split(",")[0] for a in scram[1::2]] == [
         "admin", "usage-ingest", "balance", "invoicing"]
