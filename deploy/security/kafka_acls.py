@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.settings import BalanceSettings, InvoicingSettings, ServiceSettings, UsageIngestSettings
-from shared.topics import MESSAGE_STATUS, PAYMENTS, USAGE_PRICED
+from shared.topics import DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE / "kafka-acls.md"
@@ -54,9 +54,11 @@ def _invoicing_extra(settings: ServiceSettings) -> list[tuple[str, str, str, str
     # The month close's barrier (services/invoicing/service.py, adapters/offsets.py) reads where
     # these topics end (ListOffsets: DESCRIBE) and what the other two groups committed on them
     # (OffsetFetch: DESCRIBE on the group, and on the topic, or its partitions are left out).
+    # tests/unit/security/test_kafka_acls.py runs the barrier and checks this list against it.
     assert isinstance(settings, InvoicingSettings)
     why = "month-close barrier"
-    return [("TOPIC", t.name, "DESCRIBE", why) for t in (MESSAGE_STATUS, PAYMENTS, USAGE_PRICED)] + [
+    barrier = (MESSAGE_STATUS, PAYMENTS, DIRECTORY, RATECARDS, USAGE_PRICED)
+    return [("TOPIC", t.name, "DESCRIBE", why) for t in barrier] + [
         ("GROUP", settings.ingest_group_id, "DESCRIBE", why),
         ("GROUP", settings.balance_group_id, "DESCRIBE", why)]
 

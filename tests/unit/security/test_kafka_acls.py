@@ -1,5 +1,7 @@
 """The Kafka ACLs of each service principal cover what its code does, and no more."""
 
+from datetime import UTC, datetime
+
 from deploy.security.kafka_acls import SERVICES, Acl, all_acls, service_acls, stale
 from services.asyncapi import FACTORIES, document
 from shared.settings import InvoicingSettings
@@ -42,13 +44,29 @@ def test_grants_name_only_real_topics_and_each_internal_topic_has_one_writer():
     assert {t.name for t in ALL_TOPICS if t not in INPUT_TOPICS} <= set(writers)
 
 
-def test_invoicing_may_describe_the_offsets_its_month_close_barrier_reads():
-    """The barrier lists the ends of statuses, payments and priced usage, and what usage ingest's and
-    balance's groups committed, following the configured group names."""
+async def test_invoicing_may_describe_every_offset_its_month_close_barrier_reads():
+    """Run a close through the barrier with a recording Offsets: every topic whose end it lists and
+    every (group, topic) whose commits it reads is granted (READ or WRITE imply DESCRIBE), following
+    the configured group names."""
+    from services.invoicing import service
+    from tests.unit.invoicing.fakes import Feed, FakeOffsets, FakeUnitOfWork
+
+    settings, uow, offsets = InvoicingSettings(), FakeUnitOfWork(), FakeOffsets()
+    groups = (settings.ingest_group_id, settings.balance_group_id)
+    for topic in topic_partitions():
+        offsets.set_end(topic, {0: 1})
+        for group in groups:
+            offsets.commit(group, topic, {0: 1})
+    body = {"type": "month.close", "command_id": "close-2026-10", "month": "2026-10"}
+    await service.request_close(uow, offsets, Feed().commands(body))
+    await service.advance_closes(uow, offsets, *groups, datetime(2026, 11, 2, tzinfo=UTC))
+    assert uow.store.closes_rows["2026-10"].state == "ledger", "the barrier was passed"
     grants = _grants("invoicing")
-    assert {("TOPIC", "wa.message-status.v1", "DESCRIBE"), ("TOPIC", "billing.payments.v1", "DESCRIBE"),
-            ("TOPIC", "billing.internal.usage-priced.v1", "DESCRIBE"),
-            ("GROUP", "billing-usage-ingest", "DESCRIBE"), ("GROUP", "billing-balance", "DESCRIBE")} <= grants
+    described = {(t, n) for t, n, _ in grants}
+    read = {("TOPIC", call[-1]) for call in offsets.calls} | {("GROUP", c[1]) for c in offsets.calls
+                                                              if c[0] == "committed"}
+    assert read - described == set()
+    assert {("GROUP", "billing-usage-ingest", "DESCRIBE"), ("GROUP", "billing-balance", "DESCRIBE")} <= grants
     custom = InvoicingSettings(group_id="inv-2", ingest_group_id="ing-2", balance_group_id="bal-2")
     names = {(a.resource_type, a.name) for a in service_acls("invoicing", custom)}
     assert {("GROUP", "inv-2"), ("GROUP", "ing-2"), ("GROUP", "bal-2")} <= names
