@@ -83,7 +83,7 @@ def _keytool(s: StackSettings) -> str:
 def ensure_tls(s: StackSettings) -> None:
     """A CA and a broker certificate for 127.0.0.1/localhost that it signed, made once."""
     store, ca = _keystore(s), ca_file(s)
-    if store.exists() and ca.exists():
+    if store.exists() and ca.exists() and (_secrets(s) / "keystore").exists():
         return
     folder = store.parent
     shutil.rmtree(folder, ignore_errors=True)

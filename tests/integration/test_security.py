@@ -79,9 +79,9 @@ def sasl_broker(stack) -> Iterator[StackSettings]:
         kafka.check_java(s)
     except StackError as exc:  # a Docker machine (testcontainers) without a JDK
         pytest.skip(f"the SASL broker runs from the Maven jars and needs Java: {exc}")
-    for stale in ("data", "secrets", "tls", "server.properties"):  # new credentials, empty topics
-        path = s.dir / "kafka" / stale
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    kafka.stop(s)  # one an interrupted run of this module left behind, if any
+    for stale in ("data", "secrets", "tls"):  # new credentials, empty topics
+        shutil.rmtree(s.dir / "kafka" / stale, ignore_errors=True)
     _share_jars(s)
     try:
         kafka.start(s)

@@ -2,10 +2,12 @@
 
 import json
 import logging
+import traceback
 
+import pytest
 import structlog
 
-from shared.db import _yoyo_uri
+from shared.db import _yoyo_uri, migrate
 from shared.kafka import security_from
 from shared.logging import configure_logging, get_logger
 from shared.settings import BalanceSettings, DatabaseSettings, UsageIngestSettings
@@ -67,3 +69,11 @@ def test_a_password_with_uri_characters_survives_the_migration_uri():
     parsed = parse_uri(_yoyo_uri(db, "balance"))
     assert (parsed.username, parsed.password, parsed.hostname, parsed.database) == (
         "billing_balance", "p@ss/w:rd%?", "127.0.0.1", "billing")
+
+
+def test_a_failed_database_connection_names_no_password(tmp_path):
+    """Migrating against an unreachable server fails without the password in the error or traceback."""
+    db = DatabaseSettings(port=1, password="hunter2-db", host="127.0.0.1")
+    with pytest.raises(Exception) as failure:
+        migrate(db, "balance", tmp_path)
+    assert "hunter2" not in "".join(traceback.format_exception(failure.value))
