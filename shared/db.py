@@ -9,6 +9,7 @@ use asyncpg.
 
 import asyncio
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 import psycopg
@@ -19,8 +20,9 @@ from .settings import DatabaseSettings
 
 
 def _yoyo_uri(db: DatabaseSettings, schema: str) -> str:
-    password = db.password.get_secret_value()
-    return (f"postgresql+psycopg://{db.user}:{password}@{db.host}:{db.port}/{db.name}"
+    # Quoted: a password with '@', '/' or ':' must not break the URI (yoyo unquotes it).
+    password = quote(db.password.get_secret_value(), safe="")
+    return (f"postgresql+psycopg://{quote(db.user, safe='')}:{password}@{db.host}:{db.port}/{db.name}"
             f"?schema={schema}")
 
 
@@ -28,7 +30,11 @@ def migrate(db: DatabaseSettings, schema: str, migrations: Path) -> list[str]:
     """Create `schema` if needed and apply its pending migrations; return the ids applied."""
     with psycopg.connect(host=db.host, port=db.port, dbname=db.name, user=db.user,
                          password=db.password.get_secret_value(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        # A service role that owns its schema (deploy/security/postgres-roles.sql) may not create
+        # schemas, and PostgreSQL checks that right even for IF NOT EXISTS: look first.
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     backend = get_backend(_yoyo_uri(db, schema), migration_table="_yoyo_migration")
     try:
         with backend.lock():

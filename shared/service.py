@@ -61,6 +61,12 @@ class Runtime:
             self.log.info("migrations applied", schema=self.schema, migrations=applied)
         self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}")
 
+    async def connect_broker(self) -> None:
+        """Reach the broker (and log in) before start-up completes: FastStream starts the broker
+        after it reports the app started, so a wrong password or an unreachable broker would
+        otherwise leave a process that serves HTTP but never gets ready. Failing here exits."""
+        await self.broker.connect()
+
     async def close_database(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -135,7 +141,7 @@ def build_app(runtime: Runtime, title: str, description: str,
         runtime.broker,
         asgi_routes=[("/health/live", live), ("/health/ready", ready),
                      ("/metrics", make_asgi_app(runtime.metrics.registry))],
-        on_startup=[runtime.open_database],
+        on_startup=[runtime.open_database, runtime.connect_broker],
         after_startup=[runtime.start_background, *([on_started] if on_started else [])],
         # After the broker stopped: the last batch is committed, then jobs stop, then the pool closes.
         after_shutdown=[runtime.stop_background, runtime.close_database],

@@ -4,13 +4,24 @@ Every value comes from environment variables (or a `.env` file), secrets as
 `SecretStr` so they never reach a log or a repr. The service classes read
 `BILLING_<SERVICE>_*`; the shared parts read `BILLING_KAFKA_*` and
 `BILLING_DB_*`, so one deployment sets them once for all three services.
+
+Any variable can also be a file named like it in the secrets folder
+(`BILLING_SECRETS_DIR`, default `/run/secrets`, where Docker and Kubernetes
+mount secrets): `/run/secrets/BILLING_DB_PASSWORD` holds the database
+password. The environment wins over a file; a missing folder is ignored.
 """
 
+import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource,
+                               SettingsConfigDict)
+
+SECRETS_DIR_VARIABLE = "BILLING_SECRETS_DIR"
+DEFAULT_SECRETS_DIR = "/run/secrets"
 
 
 def _config(prefix: str) -> SettingsConfigDict:
@@ -18,7 +29,26 @@ def _config(prefix: str) -> SettingsConfigDict:
                               extra="ignore", env_nested_delimiter="__")
 
 
-class KafkaSettings(BaseSettings):
+def secrets_dir() -> Path | None:
+    """The folder of secret files, if it exists (read when settings are made, not at import)."""
+    folder = Path(os.environ.get(SECRETS_DIR_VARIABLE) or DEFAULT_SECRETS_DIR)
+    return folder if folder.is_dir() else None
+
+
+class _Settings(BaseSettings):
+    """Environment, then `.env`, then files in the secrets folder."""
+
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        folder = secrets_dir()
+        files = (SecretsSettingsSource(settings_cls, secrets_dir=folder),) if folder else ()
+        return init_settings, env_settings, dotenv_settings, *files
+
+
+class KafkaSettings(_Settings):
     """How to reach the Kafka cluster (`BILLING_KAFKA_*`)."""
 
     model_config = _config("BILLING_KAFKA_")
@@ -37,7 +67,7 @@ class KafkaSettings(BaseSettings):
         64 * 1024, description="Input values larger than this go to the DLQ as too_large.")
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(_Settings):
     """How to reach PostgreSQL (`BILLING_DB_*`)."""
 
     model_config = _config("BILLING_DB_")
@@ -53,11 +83,12 @@ class DatabaseSettings(BaseSettings):
         30.0, description="Per-statement timeout; without one a connection can hang after a server crash.")
 
     def dsn(self) -> str:
-        return (f"postgresql://{self.user}:{self.password.get_secret_value()}"
+        """A libpq URI with the password in clear: pass it to a driver, never to a log."""
+        return (f"postgresql://{quote(self.user, safe='')}:{quote(self.password.get_secret_value(), safe='')}"
                 f"@{self.host}:{self.port}/{self.name}")
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(_Settings):
     """What every service has: its Kafka and database parts, HTTP probes and logging."""
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka connection.")

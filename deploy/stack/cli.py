@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import kafka, postgres, services
+from . import kafka, postgres, security, services
 from .process import StackError, port_is_open
 from .settings import StackSettings
 from .topics import ensure_topics
@@ -25,7 +25,7 @@ def start_infrastructure(s: StackSettings) -> None:
     with console.status("Starting PostgreSQL…"):
         postgres.start(s)
     with console.status("Creating topics…"):
-        created = asyncio.run(ensure_topics(s.kafka_bootstrap))
+        created = asyncio.run(ensure_topics(security.client_settings(s), acls=security.enabled(s)))
     console.print(f"[green]✓[/] Kafka on {s.kafka_bootstrap}, PostgreSQL on 127.0.0.1:{s.pg_port}"
                   + (f", {len(created)} topics created" if created else ""))
 

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from string import Template
 
+from . import security
 from .process import StackError, port_is_open, read_pid, spawn, stop_pid, wait_until
 from .settings import PROJECT_ROOT, StackSettings
 
@@ -77,8 +78,13 @@ def _write_config(s: StackSettings) -> Path:
     data.mkdir(parents=True, exist_ok=True)
     config = _home(s) / "server.properties"
     template = Template((KAFKA_DIR / "server.properties.template").read_text())
+    if security.uses_tls(s):
+        security.ensure_tls(s)
     config.write_text(template.substitute(
-        port=s.kafka_port, controller_port=s.kafka_controller_port, log_dir=data))
+        port=s.kafka_port, controller_port=s.kafka_controller_port, log_dir=data,
+        protocol=s.kafka_security, controller_protocol=security.controller_protocol(s),
+        security=security.broker_properties(s)))
+    config.chmod(0o600)  # it holds the admin's password when secured
     return config
 
 
@@ -88,7 +94,7 @@ def _format_storage(s: StackSettings, lib: Path, config: Path) -> None:
     cluster_id = _cluster_id()
     result = subprocess.run(
         _java_cmd(s, lib, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                  "-c", str(config), "--standalone"),
+                  "-c", str(config), "--standalone", *security.format_args(s)),
         capture_output=True, text=True,
     )
     if result.returncode != 0:

@@ -135,8 +135,9 @@ def _ensure_database(s: StackSettings, data: Path) -> None:
     user, password, db = s.pg_user, s.pg_password.get_secret_value(), s.pg_database
     role = _psql(s, data, f"select 1 from pg_roles where rolname = '{user}'")
     verb = "alter" if role.stdout.strip() == "1" else "create"
-    # CREATEDB lets the integration tests give a test a database of its own.
-    steps = [f"{verb} role \"{user}\" login createdb password '{password}'"]
+    # CREATEDB lets the integration tests give a test a database of its own; CREATEROLE lets the
+    # database's owner create the per-service roles (deploy/security/postgres-roles.sql).
+    steps = [f"{verb} role \"{user}\" login createdb createrole password '{password}'"]
     exists = _psql(s, data, f"select 1 from pg_database where datname = '{db}'")
     if exists.stdout.strip() != "1":
         steps.append(f'create database "{db}" owner "{user}"')

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shared.settings import BalanceSettings, InvoicingSettings, ServiceSettings, UsageIngestSettings
 
+from . import security
 from .process import StackError, port_is_open, read_pid, spawn, stop_pid, wait_until
 from .settings import PROJECT_ROOT, StackSettings
 
@@ -37,10 +38,12 @@ def _pid_file(s: StackSettings, svc: Service) -> Path:
     return s.dir / "run" / f"{svc.name}.pid"
 
 
-def _env(s: StackSettings) -> dict[str, str]:
-    """The services talk to the stack's broker and database unless the caller says otherwise."""
+def _env(s: StackSettings, svc: Service) -> dict[str, str]:
+    """The services talk to the stack's broker and database unless the caller says otherwise; on a
+    secured broker each logs in as its own principal."""
     env = dict(os.environ)
-    env.setdefault("BILLING_KAFKA_BOOTSTRAP_SERVERS", s.kafka_bootstrap)
+    for name, value in security.client_env(s, svc.name).items():
+        env.setdefault(name, value)
     env.setdefault("BILLING_DB_PORT", str(s.pg_port))
     env.setdefault("BILLING_DB_NAME", s.pg_database)
     env.setdefault("BILLING_DB_USER", s.pg_user)
@@ -76,7 +79,7 @@ def start(s: StackSettings, svc: Service) -> None:
             raise StackError(f"Port {svc.port()} of {svc.name} is taken by another process. Stop it, "
                              f"or set {svc.settings.model_config['env_prefix']}HTTP_PORT.")
         spawn([sys.executable, "-m", svc.module], s.logs / f"{svc.name}.log", pid_file,
-              env=_env(s), cwd=PROJECT_ROOT)
+              env=_env(s, svc), cwd=PROJECT_ROOT)
     wait_until(lambda: is_ready(svc), s.start_timeout_s, svc.name,
                alive=lambda: read_pid(pid_file) is not None, log_file=s.logs / f"{svc.name}.log")
 

@@ -1,6 +1,7 @@
 """Where the local stack lives and which ports it takes."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ class StackSettings(BaseSettings):
     dir: Path = Field(PROJECT_ROOT / ".stack", description="Data, logs and pid files of the stack.")
     kafka_port: int = Field(9092, description="Kafka client listener on 127.0.0.1.")
     kafka_controller_port: int = Field(9093, description="KRaft controller listener on 127.0.0.1.")
+    kafka_security: Literal["PLAINTEXT", "SASL_SSL", "SASL_PLAINTEXT"] = Field(
+        "PLAINTEXT", description="The client listener's protocol; SASL_* adds SCRAM logins, one principal per "
+        "service, and ACLs (deploy/stack/security.py).")
     kafka_heap: str = Field("768m", description="Broker JVM heap (-Xms and -Xmx).")
     java: str = Field("java", description="The java executable (17 or newer).")
     mvn: str = Field("mvn", description="The Maven executable that resolves the broker's jars.")

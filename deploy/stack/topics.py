@@ -1,18 +1,26 @@
-"""Creates every topic of shared.topics with its partition count, idempotently."""
+"""Creates every topic of shared.topics with its partition count, idempotently (and, on a secured
+broker, every service principal's ACLs)."""
 
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from shared.kafka import client_options
+from shared.settings import KafkaSettings
 from shared.topics import topic_partitions
 
 from .process import StackError
 
 
-async def ensure_topics(bootstrap: str, timeout_s: float = 60.0) -> list[str]:
-    """Create the topics that are missing; return their names. Existing ones are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+async def ensure_topics(bootstrap: str | KafkaSettings, timeout_s: float = 60.0, acls: bool = False) -> list[str]:
+    """Create the topics that are missing; return their names. Existing ones are left as they are.
+
+    `bootstrap` is a PLAINTEXT address or how the admin logs in; with `acls`, every service
+    principal's ACLs (deploy/security/kafka_acls.py) are created too."""
+    settings = bootstrap if isinstance(bootstrap, KafkaSettings) else KafkaSettings(bootstrap_servers=bootstrap)
+    bootstrap = settings.bootstrap_servers
+    admin = AIOKafkaAdminClient(request_timeout_ms=15000, **client_options(settings))
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         try:
@@ -29,6 +37,10 @@ async def ensure_topics(bootstrap: str, timeout_s: float = 60.0) -> list[str]:
         if missing:
             await admin.create_topics(missing)
         await _await_metadata(admin, set(wanted), deadline)
+        if acls:
+            from deploy.security.kafka_acls import all_acls, apply
+
+            await apply(admin, all_acls())
         return [t.name for t in missing]
     finally:
         await admin.close()

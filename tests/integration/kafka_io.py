@@ -7,11 +7,23 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
+from shared.kafka import client_options
+from shared.settings import KafkaSettings
 
-async def publish(bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]],
+# A PLAINTEXT address, or how to log in to a secured broker (tests/integration/test_security.py).
+Broker = str | KafkaSettings
+
+
+def _options(bootstrap: Broker) -> dict[str, object]:
+    if isinstance(bootstrap, str):
+        return {"bootstrap_servers": bootstrap}
+    return client_options(bootstrap)
+
+
+async def publish(bootstrap: Broker, topic: str, records: Sequence[tuple[bytes | None, bytes]],
                   headers: Sequence[tuple[str, bytes]] = ()) -> list[RecordMetadata]:
     """Publish (key, value) pairs in order and return where each landed."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+    producer = AIOKafkaProducer(**_options(bootstrap), acks="all", enable_idempotence=True,
                                 max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
@@ -34,12 +46,12 @@ async def read_at(bootstrap: str, where: RecordMetadata) -> ConsumerRecord:
         await consumer.stop()
 
 
-async def collect(bootstrap: str, topic: str, match: Callable[[ConsumerRecord], bool], count: int,
+async def collect(bootstrap: Broker, topic: str, match: Callable[[ConsumerRecord], bool], count: int,
                   timeout_s: float = 30.0,
                   identity: Callable[[ConsumerRecord], object] | None = None) -> list[ConsumerRecord]:
     """Read `topic` from the beginning until `count` records match (or the time is up); with
     `identity`, until `count` distinct ones do (copies are returned too)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**_options(bootstrap), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     found: list[ConsumerRecord] = []

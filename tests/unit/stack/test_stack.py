@@ -66,3 +66,30 @@ def test_a_closed_port_is_seen_as_closed(taken_port):
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
     assert not port_is_open(free)
+
+
+def test_a_secured_broker_gets_scram_logins_tls_and_acls_and_a_plain_one_nothing(tmp_path):
+    """SASL_SSL: SCRAM-SHA-512 for admin and each service principal at format time, the admin's
+    login on the listener, the key store, the StandardAuthorizer; PLAINTEXT: none of it."""
+    from deploy.stack import security
+
+    plain = settings(tmp_path)
+    assert security.broker_properties(plain) == "" and security.format_args(plain) == []
+    assert security.client_env(plain, "balance") == {
+        "BILLING_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "BILLING_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+    s = settings(tmp_path, kafka_security="SASL_SSL")
+    props = security.broker_properties(s)
+    assert "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=" in props
+    assert f'username="admin" password="{security.password(s, "admin")}"' in props
+    assert "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer" in props
+    assert "allow.everyone.if.no.acl.found=false" in props and "ssl.keystore.location=" in props
+    assert "super.users=User:admin\n" in props and "ANONYMOUS" not in props
+    assert "sasl.mechanism.controller.protocol=PLAIN" in props
+    assert security.controller_protocol(s) == "SASL_PLAINTEXT" and security.controller_protocol(plain) == "PLAINTEXT"
+    scram = security.format_args(s)
+    assert [a.split("[name=")[1].split(",")[0] for a in scram[1::2]] == [
+        "admin", "usage-ingest", "balance", "invoicing"]
+    env = security.client_env(s, "balance")
+    assert env["BILLING_KAFKA_SASL_USERNAME"] == "balance"
+    assert env["BILLING_KAFKA_SASL_PASSWORD"] == security.password(s, "balance") != security.password(s, "admin")
+    assert (s.dir / "kafka" / "secrets" / "balance").stat().st_mode & 0o077 == 0, "owner only"
