@@ -42,8 +42,11 @@ class OutboxRelay:
     """Publishes the outbox in id order, in batches, until stopped."""
 
     def __init__(self, pool: Callable[[], asyncpg.Pool], publish: Publish, batch: int = 1000,
-                 idle_s: float = 1.0) -> None:
+                 idle_s: float = 1.0,
+                 on_published: Callable[[Sequence["OutboxRecord"]], None] | None = None) -> None:
+        """`on_published` sees each batch once the broker has it and its rows are deleted (metrics, logs)."""
         self._pool = pool
+        self._on_published = on_published
         self._publish = publish
         self._batch = batch
         self._idle_s = idle_s
@@ -92,4 +95,13 @@ class OutboxRelay:
             await asyncio.gather(*futures)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         self.published += len(rows)
+        if self._on_published is not None:
+            try:
+                self._on_published([OutboxRecord(r["topic"], r["key"], r["value"]) for r in rows])
+            except Exception:  # observing must never stop publishing
+                log.exception("observing published records failed")
         return len(rows)
+
+    async def pending(self) -> int:
+        """Rows waiting to be published (a gauge: a growing outbox means publishing is stuck)."""
+        return await self._pool().fetchval("SELECT count(*) FROM outbox")

@@ -24,9 +24,11 @@ from .consumer import Input, subscribe_batches
 from .db import create_pool, migrate_async, ping
 from .dead_letters import DeadLetterSink
 from .kafka import make_broker
+from .lag import LagMonitor
 from .logging import configure_logging, get_logger
 from .metrics import ServiceMetrics
 from .outbox import OutboxRelay
+from .published import Published
 from .settings import ServiceSettings
 from .topics import Topic
 
@@ -48,6 +50,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.dead_letters: DeadLetterSink | None = None
+        self.relay: OutboxRelay | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -86,6 +89,7 @@ class Runtime:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    self.metrics.job_failures.labels(self.name, name).inc()
                     self.log.exception("background job failed", job=name)
                 await asyncio.sleep(interval_s)
 
@@ -101,8 +105,14 @@ class Runtime:
         async def publish(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
             return await publishers[topic].publish(value, key=key, no_confirm=True)
 
-        relay = OutboxRelay(lambda: self.pool, publish)
+        published = Published(self.metrics, self.log, self.settings.log_usage)
+        relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe)
         self.run_in_background("outbox relay", relay.run)
+
+        async def backlog() -> None:
+            self.metrics.outbox_pending.labels(self.name).set(await relay.pending())
+
+        self.every("outbox backlog", max(self.settings.lag_interval_s, 5.0), backlog)
         return relay
 
     def close_on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
@@ -170,4 +180,8 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     for spec in inputs:
         subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
                           sink=sink, metrics=runtime.metrics)
+    if settings.lag_interval_s > 0:
+        lag = LagMonitor(settings.kafka, group_id, [i.topic.name for i in inputs], runtime.metrics)
+        runtime.every("consumer lag", settings.lag_interval_s, lag.update)
+        runtime.close_on_stop(lag.close)
     return build_app(runtime, title, description, on_started)

@@ -99,6 +99,11 @@ class ServiceSettings(_Settings):
     log_json: bool | None = Field(None, description="JSON logs; by default JSON unless on a terminal.")
     batch_max_records: int = Field(500, description="Most records handled in one batch.")
     batch_timeout_ms: int = Field(100, description="Longest wait to fill a batch.")
+    lag_interval_s: float = Field(
+        15.0, description="How often the consumer group's lag is measured for /metrics (0 turns it off).")
+    log_usage: bool = Field(
+        True, description="One log line per charged message (usage ingest) and per debit (balance), with "
+        "its ids; the counters stay when off.")
 
 
 class UsageIngestSettings(ServiceSettings):

@@ -34,8 +34,8 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
         if await service.retry_held_payments(uow, datetime.now(UTC), settings.hold_s, runtime.dead_letters.send):
             await relay.drain()
 
-    app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s, retry_held), "Balance",
-                        __doc__ or "")
+    app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s, retry_held,
+                                                 log_usage=settings.log_usage), "Balance", __doc__ or "")
 
     runtime.every("held payments", settings.sweep_interval_s, retry_held)
     return app
