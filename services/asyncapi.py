@@ -1,7 +1,9 @@
 """`python -m services.asyncapi [--check]`: the AsyncAPI document of each service, from its code.
 
-Writes docs/asyncapi/<service>.json. With --check, writes nothing and exits 1
-naming each document that no longer matches the code (CI runs it as a test).
+Writes docs/asyncapi/<service>.json and one browsable page of the three,
+docs/asyncapi/index.html (`services.asyncapi_html`). With --check, writes
+nothing and exits 1 naming each file that no longer matches the code (CI runs
+it as a test).
 """
 
 import json
@@ -14,6 +16,7 @@ from faststream.asgi import AsgiFastStream
 
 from shared.contracts import adapter_for
 
+from services.asyncapi_html import render_page
 from services.balance.app import create_app as balance_app
 from services.invoicing.app import create_app as invoicing_app
 from services.usage_ingest.app import create_app as usage_ingest_app
@@ -56,26 +59,30 @@ def render(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def stale() -> list[str]:
-    """The services whose committed document differs from what the code generates."""
-    out = []
-    for name, factory in FACTORIES.items():
-        path = DOCS / f"{name}.json"
-        if not path.exists() or path.read_text() != render(document(factory)):
-            out.append(name)
+def files() -> dict[str, str]:
+    """Every generated file of docs/asyncapi/ by name, with its content."""
+    docs = {name: document(factory) for name, factory in FACTORIES.items()}
+    out = {f"{name}.json": render(doc) for name, doc in docs.items()}
+    out["index.html"] = render_page(docs)
     return out
+
+
+def stale() -> list[str]:
+    """The files whose committed content differs from what the code generates."""
+    return [name for name, text in files().items()
+            if not (DOCS / name).exists() or (DOCS / name).read_text() != text]
 
 
 def main(argv: list[str]) -> int:
     if "--check" in argv:
         names = stale()
         for name in names:
-            print(f"docs/asyncapi/{name}.json differs from the code: run python -m services.asyncapi",
+            print(f"docs/asyncapi/{name} differs from the code: run python -m services.asyncapi",
                   file=sys.stderr)
         return 1 if names else 0
     DOCS.mkdir(parents=True, exist_ok=True)
-    for name, factory in FACTORIES.items():
-        (DOCS / f"{name}.json").write_text(render(document(factory)))
+    for name, text in files().items():
+        (DOCS / name).write_text(text)
     return 0
 
 
