@@ -27,3 +27,21 @@ async def test_migrations_apply_once_into_the_services_own_schema(stack, unique,
     finally:
         await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await pool.close()
+
+
+
+async def test_a_role_without_create_on_the_database_migrates_the_schema_made_for_it(own_database, unique):
+    """As deployed (deploy/compose/postgres-init.sh): an administrator makes the schema for the service's
+    role, which may not create schemas, and the service still migrates it at start-up."""
+    db = own_database.db
+    conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, database=db.name,
+                                 password=db.password.get_secret_value())
+    try:
+        await conn.execute(f'CREATE SCHEMA "balance_{unique}"')
+        await conn.execute(f'REVOKE CREATE ON DATABASE "{db.name}" FROM PUBLIC, "{db.user}"')
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "balance_{unique}"')
+    finally:
+        await conn.close()
+    assert "0001_outbox" in migrate(db, f"balance_{unique}", SERVICES / "balance" / "migrations")
+    assert migrate(db, f"balance_{unique}", SERVICES / "balance" / "migrations") == []
