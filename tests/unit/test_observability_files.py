@@ -95,7 +95,8 @@ def test_every_alert_has_a_severity_a_summary_and_a_runbook_section_in_the_docs(
 def test_prometheus_scrapes_one_job_per_service_as_the_alerts_name_them():
     """job="billing-<service>" for the three services and the reconciler, and the rules are loaded."""
     config = yaml.safe_load(PROMETHEUS.read_text())
-    jobs = {j["job_name"]: j["static_configs"][0]["targets"][0] for j in config["scrape_configs"]}
+    jobs = {j["job_name"]: "{}:{}".format(j["dns_sd_configs"][0]["names"][0], j["dns_sd_configs"][0]["port"])
+            for j in config["scrape_configs"]}
     assert jobs == {"billing-usage-ingest": "usage-ingest:8081", "billing-balance": "balance:8082",
                     "billing-invoicing": "invoicing:8083", "billing-reconciler": "reconciler:9108"}
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
