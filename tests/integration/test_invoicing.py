@@ -8,11 +8,11 @@ from ops.reconcile import reconcile
 from shared.months import next_month
 from shared.contracts import Invoice
 from shared.topics import COMMANDS, DIRECTORY, INVOICES, MESSAGE_STATUS, PAYMENTS, RATECARDS
-from tests.builders import EUR_CARD, USD_CARD, channel, client, partner, pricing, status
+from tests.builders import DE_NUMBER, EUR_CARD, USD_CARD, channel, client, partner, pricing, status
 
 from .kafka_io import collect, publish
-from .pipeline import (a_long_month_after_every_close, connect, numbers_have_no_gap, start_services,
-                       until_close_state)
+from .pipeline import (SERVICES, a_long_month_after_every_close, connect, numbers_have_no_gap,
+                       start_services, until_close_state)
 
 def line(code, description, amount, unit_price=None, quantity="1", **extra):
     return {"code": code, "description": description, "quantity": quantity,
@@ -156,6 +156,32 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
     ], "2.00", std("0.38"), "2.38", {"starting_balance": "0.00", "added_funds": "50.00", "usage": "0.273",
                                      "refunds": "0.00", "ending_balance": "49.727"})
     await numbers_have_no_gap(stack)
+    _follow_one_message_through_the_logs(tmp_path, f"wamid.{unique}.a0", p1, M,
+                                         invoices[("month_closing", p1)].number)
+
+
+def _follow_one_message_through_the_logs(folder, message_id: str, balance_id: str, month: str,
+                                         number: str) -> None:
+    """The wamid leads to its pricing and its debit, which name the balance; the balance and the month
+    lead to the balance's closing and to its month-closing invoice's number. No phone number is logged."""
+    def lines(name: str) -> list[dict]:
+        out = []
+        for raw in (folder / f"{name}.log").read_text().splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                pass
+        return out
+
+    def where(name: str, event: str, **fields) -> list[dict]:
+        return [e for e in lines(name) if e.get("event") == event and all(e.get(k) == v for k, v in fields.items())]
+
+    assert [e["balance_id"] for e in where("usage_ingest", "usage priced", message_id=message_id)] == [balance_id]
+    assert {e["balance_id"] for e in where("balance", "usage debited", usage_id=message_id)} == {balance_id}
+    assert where("balance", "balance closed", balance_id=balance_id, month=month)
+    issued = where("invoicing", "invoice issued", balance_id=balance_id, kind="month_closing")
+    assert [(e["period"], e["invoice_number"]) for e in issued] == [(month, number)]
+    assert all(DE_NUMBER not in (folder / f"{name}.log").read_text() for name in SERVICES)
 
 
 async def _until_balance_exists(stack, owner: str) -> None:
