@@ -5,22 +5,29 @@ acknowledged, after their rows are deleted: each is counted in the business
 metrics and logged with the ids that tie the steps together, so that one can
 follow a message from its status to its debit and on to its invoice:
 
-    usage ingest  "usage priced"     message_id = usage_id, balance_id, channel_id
-    balance       "usage debited"    usage_id, balance_id (balance handlers)
+    usage ingest  "usage priced"     balance_id, message_ids (each = its usage_id)
+    balance       "usage debited"    balance_id, message_ids (balance handlers)
     balance       "balance event"    event_id, type, balance_id
     balance       "ledger entry"     entry_id (payment_id / refund_id), balance_id
     balance       "balance closed"   balance_id, month
     invoicing     "invoice issued"   invoice_number, invoice_id, kind, balance_id (month-closing), period
 
+Charged messages are the volume: they are logged per balance and batch, with
+their ids as a list (`message_ids`, at most `IDS_PER_LINE` a line, so that a
+line stays below the 16 KiB at which container runtimes split lines). A line
+per message would cost as much as the debit itself. Everything else is one
+line per event.
+
 Only ids and amounts are logged, never a payload: no phone number reaches a
-log (`shared.logging` redacts the keys that could carry one anyway). A usage
-line per charged message is the audit trail of money and is on by default;
-`BILLING_<SERVICE>_LOG_USAGE=false` turns the per-message lines off at very
-high volume (the counters stay).
+log (`shared.logging` redacts the keys that could carry one anyway).
+`BILLING_<SERVICE>_LOG_USAGE=false` turns the usage lines off (the counters stay).
 """
 
 import json
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from structlog.stdlib import BoundLogger
@@ -28,6 +35,21 @@ from structlog.stdlib import BoundLogger
 from .metrics import ServiceMetrics
 from .outbox import OutboxRecord
 from .topics import BALANCE_EVENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES, USAGE_PRICED
+
+
+IDS_PER_LINE = 100
+
+
+def log_usage_lines(log: BoundLogger, event: str, usage: Iterable[tuple[str, str, str, Decimal]]) -> None:
+    """One line per balance (and per `IDS_PER_LINE` ids) for (balance_id, message_id, currency, amount)."""
+    by_balance: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
+    for balance_id, message_id, currency, amount in usage:
+        by_balance[(balance_id, currency)].append((message_id, amount))
+    for (balance_id, currency), items in by_balance.items():
+        for i in range(0, len(items), IDS_PER_LINE):
+            chunk = items[i:i + IDS_PER_LINE]
+            log.info(event, balance_id=balance_id, messages=len(chunk), currency=currency,
+                     amount=str(sum((a for _, a in chunk), Decimal(0))), message_ids=[m for m, _ in chunk])
 
 
 def owner_of(account: dict[str, Any]) -> str:
@@ -40,8 +62,11 @@ class Published:
         self.metrics = metrics
         self.log = log
         self.log_usage = log_usage
+        # labels() costs microseconds a call: one child per label set, kept.
+        self._priced = lru_cache(maxsize=256)(
+            lambda currency, category, model: (metrics.usage_priced.labels(metrics.service, currency, category, model),
+                                               metrics.usage_amount.labels(metrics.service, currency)))
         self._by_topic = {
-            USAGE_PRICED.name: self._usage,
             BALANCE_EVENTS.name: self._balance_event,
             LEDGER_ENTRIES.name: self._ledger_entry,
             LEDGER_CLOSED.name: self._closing,
@@ -49,20 +74,22 @@ class Published:
         }
 
     def observe(self, records: Sequence[OutboxRecord]) -> None:
+        usage: list[tuple[str, str, str, Decimal]] = []
         for record in records:
+            if record.topic == USAGE_PRICED.name:
+                usage.append(self._usage(json.loads(record.value)))
+                continue
             handle = self._by_topic.get(record.topic)
             if handle is not None:
                 handle(json.loads(record.value))
+        if usage and self.log_usage:
+            log_usage_lines(self.log, "usage priced", usage)
 
-    def _usage(self, u: dict[str, Any]) -> None:
-        m, service = self.metrics, self.metrics.service
-        m.usage_priced.labels(service, u["currency"], u["category"], u["billing_model"]).inc()
-        m.usage_amount.labels(service, u["currency"]).inc(float(u["amount"]))
-        if self.log_usage:
-            self.log.info("usage priced", message_id=u["usage_id"], usage_id=u["usage_id"],
-                          balance_id=owner_of(u["balance"]), channel_id=u["channel_id"],
-                          partner_id=u["partner_id"], category=u["category"], amount=u["amount"],
-                          currency=u["currency"], ratecard_id=u["ratecard_id"], usage_month=u["usage_month"])
+    def _usage(self, u: dict[str, Any]) -> tuple[str, str, str, Decimal]:
+        count, amount = self._priced(u["currency"], u["category"], u["billing_model"])
+        count.inc()
+        amount.inc(float(u["amount"]))
+        return owner_of(u["balance"]), u["usage_id"], u["currency"], Decimal(u["amount"])
 
     def _balance_event(self, e: dict[str, Any]) -> None:
         self.metrics.balance_events.labels(self.metrics.service, e["type"], e["currency"]).inc()

@@ -102,8 +102,8 @@ class ServiceSettings(_Settings):
     lag_interval_s: float = Field(
         15.0, description="How often the consumer group's lag is measured for /metrics (0 turns it off).")
     log_usage: bool = Field(
-        True, description="One log line per charged message (usage ingest) and per debit (balance), with "
-        "its ids; the counters stay when off.")
+        True, description="Log the ids of charged messages (usage ingest) and debits (balance), per balance "
+        "and batch; the counters stay when off.")
 
 
 class UsageIngestSettings(ServiceSettings):

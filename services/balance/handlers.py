@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from shared.consumer import Input
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
+from shared.published import log_usage_lines
 from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, USAGE_PRICED
 
 from . import service
@@ -19,17 +20,15 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
            clock: Callable[[], datetime] = lambda: datetime.now(UTC), log_usage: bool = False) -> list[Input]:
     """`flush` publishes the outbox; it runs before a batch's offsets are committed, so a committed
     offset also means its events are out (the month-close barrier counts on it). `retry_held` applies
-    the payments held for want of a balance, and publishes what they caused. With `log_usage`,
-    each debit is logged once its transaction committed (a redelivered one again: it debited once)."""
+    the payments held for want of a balance, and publishes what they caused. With `log_usage`, the
+    debits are logged per balance once their transaction committed (a redelivered one again: it
+    debited once)."""
 
     async def usage(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_usage(uow, accepted, clock())
         if log_usage:
-            for a in accepted:
-                u = a.message
-                log.info("usage debited", usage_id=u.usage_id, message_id=u.usage_id,
-                         balance_id=u.balance.owner_id, channel_id=u.channel_id, amount=str(u.amount),
-                         currency=u.currency, usage_month=u.usage_month)
+            log_usage_lines(log, "usage debited", ((a.message.balance.owner_id, a.message.usage_id,
+                                                     a.message.currency, a.message.amount) for a in accepted))
         await flush()
         return refused
 

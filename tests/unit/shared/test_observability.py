@@ -2,6 +2,7 @@
 
 import json
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
 from aiokafka import TopicPartition
 
@@ -11,7 +12,7 @@ from ops.reconcile_metrics import ReconcileMetrics, slug
 from shared.lag import lag_of
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRecord, OutboxRelay
-from shared.published import Published
+from shared.published import IDS_PER_LINE, Published, log_usage_lines
 from shared.topics import BALANCE_EVENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES, USAGE_PRICED
 from tests.examples import BALANCE_DEPLETED, INVOICE
 
@@ -49,22 +50,32 @@ def value(metrics: ServiceMetrics, name: str, **labels) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def test_priced_usage_is_counted_by_category_and_logged_with_the_ids_that_lead_to_its_debit():
-    """usage priced: message_id (= usage_id, the debit's id), balance_id and channel; the amount is summed."""
+def test_priced_usage_is_counted_by_category_and_logged_per_balance_with_the_ids_that_lead_to_its_debit():
+    """usage priced: one line per balance of the batch, with its message ids (= usage ids, the debits'
+    ids), how many and what they cost; the counters count each message and sum the amounts."""
     metrics, log = ServiceMetrics("usage-ingest"), Lines()
-    Published(metrics, log).observe([record(USAGE_PRICED.name, PRICED), record(USAGE_PRICED.name, PRICED)])
+    other = {**PRICED, "usage_id": "wamid.other=", "balance": {"channel_id": "globexCH0007"}}
+    Published(metrics, log).observe([record(USAGE_PRICED.name, PRICED), record(USAGE_PRICED.name, other),
+                                     record(USAGE_PRICED.name, {**PRICED, "usage_id": "wamid.second="})])
     assert value(metrics, "billing_usage_priced_total", service="usage-ingest", currency="EUR",
-                 category="marketing", billing_model="partner_paid") == 2
+                 category="marketing", billing_model="partner_paid") == 3
     assert abs(value(metrics, "billing_usage_priced_amount_total", service="usage-ingest", currency="EUR")
-               - 0.2262) < 1e-9
-    event, fields = log.lines[0]
-    assert event == "usage priced"
-    assert fields["message_id"] == fields["usage_id"] == "wamid.HBgLNDkx="
-    assert fields["balance_id"] == "acmePA" and fields["channel_id"] == "acmeCH0001"
+               - 0.3393) < 1e-9
+    assert [(e, f["balance_id"], f["message_ids"], f["messages"], f["amount"]) for e, f in log.lines] == [
+        ("usage priced", "acmePA", ["wamid.HBgLNDkx=", "wamid.second="], 2, "0.2262"),
+        ("usage priced", "globexCH0007", ["wamid.other="], 1, "0.1131")]
+
+
+def test_a_balance_with_many_messages_in_a_batch_gets_lines_of_at_most_a_hundred_ids():
+    """Lines stay short enough for container runtimes, which split lines over 16 KiB."""
+    log = Lines()
+    log_usage_lines(log, "usage debited", [("acmePA", f"wamid.{i:060d}", "EUR", Decimal("0.1")) for i in range(250)])
+    assert [f["messages"] for _, f in log.lines] == [IDS_PER_LINE, IDS_PER_LINE, 50]
+    assert max(len(json.dumps(f)) for _, f in log.lines) < 16 * 1024
 
 
 def test_per_message_usage_lines_can_be_turned_off_and_the_counters_stay():
-    """log_usage=False: no line per charged message, still counted."""
+    """log_usage=False: no usage line, still counted."""
     metrics, log = ServiceMetrics("usage-ingest"), Lines()
     Published(metrics, log, log_usage=False).observe([record(USAGE_PRICED.name, PRICED)])
     assert log.lines == []
