@@ -41,11 +41,13 @@ IDS_PER_LINE = 100
 
 
 def log_usage_lines(log: BoundLogger, event: str, usage: Iterable[tuple[str, str, str, Decimal]]) -> None:
-    """One line per balance (and per `IDS_PER_LINE` ids) for (balance_id, message_id, currency, amount)."""
-    by_balance: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
+    """One line per balance (and per `IDS_PER_LINE` ids) for (balance_id, message_id, currency, amount);
+    a message twice in the batch (a redelivery) is listed and summed once."""
+    by_balance: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     for balance_id, message_id, currency, amount in usage:
-        by_balance[(balance_id, currency)].append((message_id, amount))
-    for (balance_id, currency), items in by_balance.items():
+        by_balance[(balance_id, currency)][message_id] = amount
+    for (balance_id, currency), unique in by_balance.items():
+        items = list(unique.items())
         for i in range(0, len(items), IDS_PER_LINE):
             chunk = items[i:i + IDS_PER_LINE]
             log.info(event, balance_id=balance_id, messages=len(chunk), currency=currency,

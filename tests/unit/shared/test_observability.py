@@ -74,6 +74,13 @@ def test_a_balance_with_many_messages_in_a_batch_gets_lines_of_at_most_a_hundred
     assert max(len(json.dumps(f)) for _, f in log.lines) < 16 * 1024
 
 
+def test_a_message_redelivered_within_a_batch_is_listed_and_summed_once():
+    """The ids say which messages the batch carried; a duplicate debits once, and is counted once here."""
+    log = Lines()
+    log_usage_lines(log, "usage debited", [("acmePA", "wamid.a", "EUR", Decimal("0.1131"))] * 2)
+    assert [(f["message_ids"], f["amount"]) for _, f in log.lines] == [(["wamid.a"], "0.1131")]
+
+
 def test_per_message_usage_lines_can_be_turned_off_and_the_counters_stay():
     """log_usage=False: no usage line, still counted."""
     metrics, log = ServiceMetrics("usage-ingest"), Lines()
