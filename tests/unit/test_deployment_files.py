@@ -121,13 +121,18 @@ def test_compose_creates_every_topic_of_the_code_with_its_partitions_and_one_pri
     assert compose()["services"]["kafka-init"]["network_mode"] == "service:kafka"
 
 
-def test_compose_gives_each_service_a_role_that_owns_only_its_schema():
-    """postgres-init.sh makes billing_<schema> own <schema>, and a read-only reconciler."""
-    sql = (DEPLOY / "compose" / "postgres-init.sh").read_text()
+def test_compose_makes_the_security_roles_and_gives_each_its_password():
+    """The roles are deploy/security/postgres-roles.sql's (billing_<schema> owns <schema>, billing_reconcile
+    reads); postgres-init.sh runs it and sets each role's password from the env file."""
+    roles = (DEPLOY / "security" / "postgres-roles.sql").read_text()
+    init = (DEPLOY / "compose" / "postgres-init.sh").read_text()
+    postgres = compose()["services"]["postgres"]
+    assert "./security/postgres-roles.sql:/billing/postgres-roles.sql:ro" in postgres["volumes"]
+    assert "-f /billing/postgres-roles.sql" in init
     for _, _, schema, _, role in SERVICES.values():
-        assert f"CREATE ROLE {role} LOGIN" in sql
-        assert f"CREATE SCHEMA {schema} AUTHORIZATION {role};" in sql
-    assert "CREATE ROLE billing_reconciler LOGIN" in sql and "GRANT SELECT ON TABLES TO billing_reconciler" in sql
+        assert f"('{role}', '{schema}')" in roles
+        assert f"ALTER ROLE {role} PASSWORD :'" in init
+    assert "ALTER ROLE billing_reconcile PASSWORD :'" in init
 
 
 def test_the_compose_reconciler_is_configured_with_database_settings_only():
@@ -136,6 +141,7 @@ def test_the_compose_reconciler_is_configured_with_database_settings_only():
     assert set(service["environment"]) <= accepted(None)
     assert service["command"][:3] == ["python", "-m", "ops.reconcile_metrics"]
     assert "9108" in service["command"] and callable(reconciler_main)
+    assert service["environment"]["BILLING_DB_USER"] == "billing_reconcile"
 
 
 # --- Kubernetes -----------------------------------------------------------------------------------
@@ -214,13 +220,13 @@ def test_no_manifest_holds_a_password_or_a_secret_object():
 
 
 def test_the_reconciler_deployment_reads_the_database_as_its_read_only_role_and_is_scraped():
-    """One replica, billing_reconciler, its password from a secret, probes and annotations on 9108."""
+    """One replica, billing_reconcile, its password from a secret, probes and annotations on 9108."""
     deployment = of_kind("Deployment")["reconciler"]
     container = container_of(deployment)
     assert deployment["spec"]["replicas"] == 1
     env = {e["name"]: e for e in container["env"]}
     assert set(env) <= accepted(None)
-    assert env["BILLING_DB_USER"]["value"] == "billing_reconciler"
+    assert env["BILLING_DB_USER"]["value"] == "billing_reconcile"
     assert "secretKeyRef" in env["BILLING_DB_PASSWORD"]["valueFrom"]
     assert container["ports"][0]["containerPort"] == 9108
     assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9108"
