@@ -11,12 +11,10 @@ reports the whole group, so dashboards take the max per partition.
 
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka import TopicPartition
 
-from .kafka import client_options
 from .metrics import ServiceMetrics
+from .positions import KafkaPositions
 from .settings import KafkaSettings
 
 
@@ -28,38 +26,15 @@ def lag_of(ends: dict[TopicPartition, int], committed: dict[TopicPartition, int]
 class LagMonitor:
     def __init__(self, settings: KafkaSettings, group_id: str, topics: Sequence[str],
                  metrics: ServiceMetrics) -> None:
-        self._settings = settings
+        self._positions = KafkaPositions(settings, "billing-lag")
         self._group = group_id
         self._topics = list(dict.fromkeys(topics))
         self._metrics = metrics
-        self._admin: AIOKafkaAdminClient | None = None
-        self._reader: AIOKafkaConsumer | None = None
-
-    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        if self._admin is None or self._reader is None:
-            options = client_options(self._settings)
-            self._admin = AIOKafkaAdminClient(client_id="billing-lag", **options)
-            self._reader = AIOKafkaConsumer(client_id="billing-lag", enable_auto_commit=False, **options)
-            await self._admin.start()
-            await self._reader.start()
-        return self._admin, self._reader
 
     async def measure(self) -> dict[TopicPartition, int]:
-        admin, reader = await self._clients()
-        parts = []
-        for topic in self._topics:
-            partitions = reader.partitions_for_topic(topic)
-            if not partitions:
-                await reader._client.force_metadata_update()  # the cache starts empty
-                partitions = reader.partitions_for_topic(topic) or set()
-            parts += [TopicPartition(topic, p) for p in sorted(partitions)]
-        ends = await reader.end_offsets(parts)
-        try:
-            offsets = await admin.list_consumer_group_offsets(self._group, partitions=parts)
-        except KafkaError:  # no coordinator yet: nothing committed
-            offsets = {}
-        committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
-        return lag_of(ends, committed)
+        parts = [tp for topic in self._topics for tp in await self._positions.partitions(topic)]
+        ends = await self._positions.ends(parts)
+        return lag_of(ends, await self._positions.committed_at(self._group, parts))
 
     async def update(self) -> None:
         """Measure and publish the lag gauges (the periodic job)."""
@@ -70,8 +45,4 @@ class LagMonitor:
         self._metrics.lag_measured.labels(service).set_to_current_time()
 
     async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.stop()
-        if self._admin is not None:
-            await self._admin.close()
-        self._admin = self._reader = None
+        await self._positions.close()

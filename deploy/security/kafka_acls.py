@@ -51,7 +51,7 @@ class Acl:
 
 
 def _invoicing_extra(settings: ServiceSettings) -> list[tuple[str, str, str, str]]:
-    # The month close's barrier (services/invoicing/service.py, adapters/offsets.py) reads where
+    # The month close's barrier (services/invoicing/service.py, shared/positions.py) reads where
     # these topics end (ListOffsets: DESCRIBE) and what the other two groups committed on them
     # (OffsetFetch: DESCRIBE on the group, and on the topic, or its partitions are left out).
     # tests/unit/security/test_kafka_acls.py runs the barrier and checks this list against it.

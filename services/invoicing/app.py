@@ -9,12 +9,12 @@ from pathlib import Path
 from faststream.asgi import AsgiFastStream
 
 from shared.contracts import Invoice, LedgerClose
+from shared.positions import KafkaPositions
 from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
 from shared.topics import INVOICES, LEDGER_CLOSE
 
 from . import handlers, service
-from .adapters.offsets import KafkaOffsets
 from .adapters.postgres import unit_of_work
 
 NAME = "invoicing"
@@ -24,7 +24,7 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
     settings = settings or InvoicingSettings()
     runtime = Runtime(NAME, "invoicing", Path(__file__).parent / "migrations", settings)
     uow = unit_of_work(lambda: runtime.pool)
-    offsets = KafkaOffsets(settings.kafka)
+    offsets = KafkaPositions(settings.kafka, "billing-invoicing-barrier")
     runtime.close_on_stop(offsets.close)
     relay = runtime.outbox([
         (INVOICES, Invoice, "Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),

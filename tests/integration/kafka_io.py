@@ -74,6 +74,34 @@ async def collect(bootstrap: Broker, topic: str, match: Callable[[ConsumerRecord
         await consumer.stop()
 
 
+async def read_to_end(bootstrap: Broker, topic: str, match: Callable[[ConsumerRecord], bool],
+                      timeout_s: float = 60.0) -> list[ConsumerRecord]:
+    """Every record of `topic` that matches, from the beginning to where the topic ended when called
+    (however long the topic: a fixed time would judge a long topic by its first part only)."""
+    consumer = AIOKafkaConsumer(**_options(bootstrap), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[ConsumerRecord] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        async def drain() -> None:
+            while await behind():
+                batch = await consumer.getmany(timeout_ms=500)
+                found.extend(r for tp, records in batch.items() for r in records
+                             if r.offset < ends[tp] and match(r))
+
+        await asyncio.wait_for(drain(), timeout_s)
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     await consumer._client.force_metadata_update()  # the cache is empty right after start
     return consumer.partitions_for_topic(topic) or set()

@@ -14,7 +14,8 @@ from shared.topics import COMMANDS, DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECAR
 from tests.builders import EUR_CARD, USD_CARD, channel, client, partner, pricing, status
 
 from ..kafka_io import publish
-from ..pipeline import connect
+from ..pipeline import a_long_month_after_every_close, connect, start_services
+from ..processes import ServiceProcess
 
 Record = tuple[bytes, bytes]
 # Charged messages per channel and their category: A 140 × 0.1131 EUR, B 100 × 0.0456 EUR,
@@ -104,19 +105,18 @@ async def request_close(stack, fm: FaultMonth) -> None:
 
 
 async def debits_so_far(stack, fm: FaultMonth) -> int:
-    conn = await connect(stack)
-    try:
-        return await conn.fetchval("SELECT count(*) FROM balance.ledger WHERE kind = 'usage' AND business_id "
-                                   "LIKE $1", f"wamid.{fm.unique}.%")
-    finally:
-        await conn.close()
+    return await _messages_in(stack, fm, "balance.ledger WHERE kind = 'usage' AND business_id")
 
 
 async def charged_so_far(stack, fm: FaultMonth) -> int:
+    return await _messages_in(stack, fm, "usage_ingest.messages WHERE outcome = 'charged' AND message_id")
+
+
+async def _messages_in(stack, fm: FaultMonth, where_id: str) -> int:
+    """How many of the month's messages a table holds (`where_id` names the table, a filter, the id column)."""
     conn = await connect(stack)
     try:
-        return await conn.fetchval("SELECT count(*) FROM usage_ingest.messages WHERE outcome = 'charged' AND "
-                                   "message_id LIKE $1", f"wamid.{fm.unique}.%")
+        return await conn.fetchval(f"SELECT count(*) FROM {where_id} LIKE $1", f"wamid.{fm.unique}.%")
     finally:
         await conn.close()
 
@@ -161,3 +161,14 @@ async def until_directory_applied(stack, fm: FaultMonth) -> None:
         return (channels, balances) == (4, 3)
 
     await until(applied, "the directory is applied", every_s=0.2)
+
+
+async def month_under_way(stack, unique: str, log_dir,
+                          **env: str) -> tuple[FaultMonth, list[ServiceProcess]]:
+    """The fault month after every month closed before, its three services started (`env` as for
+    `pipeline.service`) and its directory applied: ready for its traffic."""
+    fm = fault_month(unique, await a_long_month_after_every_close(stack))
+    services = start_services(stack, unique, log_dir, **env)
+    await publish_setup(stack, fm)
+    await until_directory_applied(stack, fm)
+    return fm, services

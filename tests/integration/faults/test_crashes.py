@@ -2,9 +2,9 @@
 
 import asyncio
 
-from ..pipeline import a_long_month_after_every_close, start_services, until_close_state
-from .month import (CHARGED_MESSAGES, charged_so_far, debits_so_far, fault_month, flow, publish_setup,
-                    request_close, until, until_directory_applied)
+from ..pipeline import until_close_state
+from .month import (CHARGED_MESSAGES, charged_so_far, debits_so_far, flow, month_under_way, request_close,
+                    until)
 from .outcome import assert_exact_outcome
 
 SMALL_BATCHES = {"BATCH_MAX_RECORDS": "40"}  # many batches, so that a kill lands inside one
@@ -15,10 +15,7 @@ async def test_each_service_killed_mid_batch_and_restarted_ends_with_the_exact_m
     still arrive; invoicing while the month closes. Each restarts in its group: no charge is lost or
     doubled, every invoice is issued once under one number."""
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
-    ingest, balance, invoicing = start_services(stack, unique, tmp_path, **SMALL_BATCHES)
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
+    fm, (ingest, balance, invoicing) = await month_under_way(stack, unique, tmp_path, **SMALL_BATCHES)
     traffic = asyncio.create_task(flow(stack, fm, chunks=16, pause_s=0.3))
 
     async def some_charged() -> bool:

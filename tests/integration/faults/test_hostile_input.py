@@ -10,8 +10,7 @@ from shared.topics import COMMANDS, DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECAR
 from tests.builders import channel, partner
 
 from ..kafka_io import collect, publish
-from ..pipeline import a_long_month_after_every_close, start_services
-from .month import FaultMonth, fault_month, flow, publish_setup, request_close, until_directory_applied
+from .month import FaultMonth, flow, month_under_way, request_close
 from .outcome import assert_exact_outcome
 
 COPIES = 6  # of each kind of bad record: a flood, not a sample
@@ -68,10 +67,7 @@ def bad_records(fm: FaultMonth, n: int) -> list[Bad]:
 async def test_a_flood_of_bad_records_in_a_real_month_is_dead_lettered_and_the_month_is_exact(
         faulty, unique, tmp_path):
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
-    services = start_services(stack, unique, tmp_path)
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
+    fm, services = await month_under_way(stack, unique, tmp_path)
     flood = [b for n in range(COPIES) for b in bad_records(fm, n)]
     expected: dict[tuple[str, int, int], ErrorCode] = {}
 

@@ -3,8 +3,8 @@
 import asyncio
 import random
 
-from ..pipeline import a_long_month_after_every_close, service, start_services
-from .month import fault_month, flow, publish_setup, request_close, until_directory_applied
+from ..pipeline import service
+from .month import flow, month_under_way, request_close
 from .outcome import assert_exact_outcome
 
 
@@ -12,14 +12,11 @@ async def test_the_month_published_twice_and_shuffled_is_billed_once(faulty, uni
     """Every status and payment twice, in a random order (a delivery before its sent, a payment after
     the usage it pays for): the same balances and invoices as the month played once, in order."""
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
+    fm, services = await month_under_way(stack, unique, tmp_path)
     shuffle = random.Random(unique).shuffle
     statuses, payments = fm.statuses * 2, fm.payments * 2
     shuffle(statuses)
     shuffle(payments)
-    services = start_services(stack, unique, tmp_path)
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
     await flow(stack, fm, chunks=4, pause_s=0, statuses=statuses[:len(statuses) // 2], payments=[])
     await flow(stack, fm, chunks=4, pause_s=0, statuses=statuses[len(statuses) // 2:], payments=payments)
     await request_close(stack, fm)
@@ -33,10 +30,7 @@ async def test_a_second_instance_of_each_service_joining_and_leaving_mid_month_c
     """While the month flows, a second instance of each service joins its group (partitions move to it)
     and later leaves (they move back): each charge, debit and invoice still happens exactly once."""
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
-    first = start_services(stack, unique, tmp_path, BATCH_MAX_RECORDS="40")
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
+    fm, first = await month_under_way(stack, unique, tmp_path, BATCH_MAX_RECORDS="40")
     traffic = asyncio.create_task(flow(stack, fm, chunks=20, pause_s=0.4))
     await asyncio.sleep(1.5)
     second = [service(stack, unique, name, tmp_path, instance="-2", BATCH_MAX_RECORDS="40").spawn()

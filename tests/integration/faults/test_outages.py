@@ -2,9 +2,8 @@
 
 import asyncio
 
-from ..pipeline import a_long_month_after_every_close, connect, start_services
-from .month import (CHARGED_MESSAGES, debits_so_far, fault_month, flow, publish_setup, request_close, until,
-                    until_directory_applied)
+from ..pipeline import connect
+from .month import CHARGED_MESSAGES, debits_so_far, flow, month_under_way, request_close, until
 from .outcome import assert_exact_outcome
 
 
@@ -13,10 +12,7 @@ async def test_the_kafka_broker_stopped_and_restarted_mid_month_loses_and_double
     """Half the month flows, the broker stops for a few seconds while the services are busy with it,
     comes back, and the rest follows: the services ride it out and the month is exact."""
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
-    services = start_services(stack, unique, tmp_path)
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
+    fm, services = await month_under_way(stack, unique, tmp_path)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=4, pause_s=0.05, statuses=fm.statuses[:half])
     await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
@@ -38,10 +34,7 @@ async def test_postgresql_restarted_and_its_connections_cut_mid_month_loses_and_
     """While the month flows, PostgreSQL is restarted; later every service connection is cut. Batches
     in hand fail, are read again, and apply once."""
     stack = faulty
-    fm = fault_month(unique, await a_long_month_after_every_close(stack))
-    services = start_services(stack, unique, tmp_path)
-    await publish_setup(stack, fm)
-    await until_directory_applied(stack, fm)
+    fm, services = await month_under_way(stack, unique, tmp_path)
     traffic = asyncio.create_task(flow(stack, fm, chunks=16, pause_s=0.3))
     await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
     await asyncio.to_thread(fault_stack.stop_postgres)

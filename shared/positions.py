@@ -1,0 +1,69 @@
+"""Kafka positions read from outside a consumer: where topics end, and what a group has committed.
+
+The month close's barrier (invoicing) and the consumer-lag gauges (every
+service) both ask the broker these two questions; one admin client and one
+reader, opened on first use, answer them.
+"""
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from .kafka import client_options
+from .settings import KafkaSettings
+
+
+class KafkaPositions:
+    def __init__(self, settings: KafkaSettings, client_id: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._admin: AIOKafkaAdminClient | None = None
+        self._reader: AIOKafkaConsumer | None = None
+
+    async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        if self._admin is None or self._reader is None:
+            options = client_options(self._settings)
+            self._admin = AIOKafkaAdminClient(client_id=self._client_id, **options)
+            self._reader = AIOKafkaConsumer(client_id=self._client_id, enable_auto_commit=False, **options)
+            await self._admin.start()
+            await self._reader.start()
+        return self._admin, self._reader
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        _, reader = await self._clients()
+        found = reader.partitions_for_topic(topic)
+        if not found:
+            await reader._client.force_metadata_update()  # the cache starts empty
+            found = reader.partitions_for_topic(topic) or set()
+        return [TopicPartition(topic, p) for p in sorted(found)]
+
+    async def ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        _, reader = await self._clients()
+        return await reader.end_offsets(partitions)
+
+    async def committed_at(self, group_id: str, partitions: list[TopicPartition] | None = None
+                           ) -> dict[TopicPartition, int]:
+        """What `group_id` has committed (all its partitions, or those given); nothing when it has no
+        coordinator yet."""
+        admin, _ = await self._clients()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        except KafkaError:
+            return {}
+        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """Partition → where `topic` ends now."""
+        return {tp.partition: offset for tp, offset in (await self.ends(await self.partitions(topic))).items()}
+
+    async def committed(self, group_id: str, topic: str) -> dict[int, int]:
+        """Partition → what `group_id` has committed on `topic`."""
+        return {tp.partition: offset for tp, offset in (await self.committed_at(group_id)).items()
+                if tp.topic == topic}
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.stop()
+        if self._admin is not None:
+            await self._admin.close()
+        self._admin = self._reader = None
