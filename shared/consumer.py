@@ -25,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from shared.topics import Topic
 
 from .dead_letters import Accepted, DeadLetterSink, Rejected, screen
+from .kafka import CONSUMER_OPTIONS
 from .logging import get_logger
 from .metrics import ServiceMetrics
 from .settings import ServiceSettings
@@ -80,7 +81,8 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
         topic.name, group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest", max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
-        max_poll_interval_ms=600_000, title=f"{topic.name}:consume", description=spec.description,
+        max_poll_interval_ms=600_000, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
+        title=f"{topic.name}:consume", description=spec.description,
     )
     async def handle(message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]

@@ -16,6 +16,12 @@ from prometheus_client import CollectorRegistry
 from .logging import get_logger
 from .settings import KafkaSettings
 
+# The producer and consumer settings of every service (and of the benchmark's raw limit, which must
+# run with the same ones). Money first: acks=all and idempotence.
+PRODUCER_OPTIONS: dict[str, object] = {"acks": "all", "enable_idempotence": True, "linger_ms": 5,
+                                       "request_timeout_ms": 30_000}
+CONSUMER_OPTIONS: dict[str, object] = {}
+
 _SASL = {"SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512, "PLAIN": SASLPlaintext}
 
 
@@ -56,10 +62,7 @@ def make_broker(settings: KafkaSettings, client_id: str, registry: CollectorRegi
         settings.bootstrap_servers,
         client_id=client_id,
         security=security_from(settings),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        request_timeout_ms=30_000,
+        **PRODUCER_OPTIONS,  # type: ignore[arg-type]
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=client_id,
                                                metrics_prefix="billing")],
         logger=get_logger(f"{client_id}.kafka"),

@@ -1,0 +1,7 @@
+"""`python -m bench`: see bench/pipeline.py."""
+
+import typer
+
+from .pipeline import main
+
+typer.run(main)
