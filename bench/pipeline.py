@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -354,6 +355,46 @@ async def raw_limit(s: StackSettings, instances: int, statuses: list[Status], wa
             proc.stop()
 
 
+@contextlib.contextmanager
+def profiled(procs: Sequence[Proc], instances: int):
+    """py-spy (a sampling profiler, `pip install py-spy`) on the first usage ingest and balance instance
+    while the block runs; collapsed stacks in bench/results/profile-<service>-x<instances>.txt, and
+    the functions with the most samples printed."""
+    spies = []
+    for name in ("usage-ingest", "balance"):
+        target = next((p for p in procs if p.name == name), None)
+        if target is None:
+            continue
+        out = RESULTS / f"profile-{name}-x{instances}.txt"
+        spies.append((out, subprocess.Popen(
+            [shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy", "record", "--pid", str(target.popen.pid), "--format", "raw", "--rate", "200",
+             "--nonblocking", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    try:
+        yield
+    finally:
+        for out, spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+            if out.exists():
+                log(f"profile {out.name}:\n{summarise_profile(out)}")
+
+
+def summarise_profile(path: Path, top: int = 25) -> str:
+    """Inclusive share of samples per function (file:function) from py-spy's collapsed stacks."""
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = {f.split(" (")[0] + " " + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]
+                  for f in stack.split(";")}
+        for f in frames:
+            inclusive[f] = inclusive.get(f, 0) + n
+    lines = [f"{n / total * 100:5.1f} %  {f}" for f, n in sorted(inclusive.items(), key=lambda x: -x[1])[:top]]
+    return f"{total} samples\n" + "\n".join(lines)
+
+
 def start_services(s: StackSettings, instances: int, max_records: int) -> list[Proc]:
     procs = []
     for name, module, prefix in SERVICES:
@@ -375,7 +416,7 @@ async def wait_listening(procs: Sequence[Proc], timeout_s: float = 120) -> None:
 
 async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Status], warmup: list[Status],
                    run: str, rates: Sequence[float], rate_seconds: float, channels: list[str],
-                   max_records: int) -> dict:
+                   max_records: int, profile: bool = False) -> dict:
     procs = start_services(s, instances, max_records)
     p = await producer(s.kafka_bootstrap)
     try:
@@ -384,7 +425,7 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
         await publish(p, MESSAGE_STATUS.name, warmup)
         await db.wait_debits(f"{run}w", sum(1 for x in warmup if x.charges), 300, procs)
         log(f"x{instances}: warmed up; throughput with {len(statuses)} statuses")
-        with Sampler(s, procs) as sampler:
+        with Sampler(s, procs) as sampler, profiled(procs if profile else [], instances):
             before = sampler.cpu()
             first, n, _ = await publish(p, MESSAGE_STATUS.name, statuses)
             charged = sum(1 for x in statuses if x.charges)
@@ -474,7 +515,7 @@ def machine() -> dict:
 
 
 async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], rate_seconds: float,
-              max_records: int) -> dict:
+              max_records: int, profile: bool = False, raw: bool = True) -> dict:
     out: dict = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                  "settings": {"statuses": statuses, "instances": list(instances), "rates": list(rates),
                               "rate_seconds": rate_seconds, "batch_max_records": max_records,
@@ -488,9 +529,12 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
                 run_id = f"e2e{n}"
                 load = traffic(run_id, statuses, channels, seed=n)
                 warmup = traffic(f"{run_id}w", 4000, channels, seed=50 + n)
-                log(f"x{n}: raw limit with {len(load)} statuses")
-                raw = await raw_limit(s, n, load, warmup, max_records)
-                log(f"x{n}: raw {raw['statuses_per_s']} statuses/s")
+                if raw:
+                    log(f"x{n}: raw limit with {len(load)} statuses")
+                    raw_result = await raw_limit(s, n, load, warmup, max_records)
+                    log(f"x{n}: raw {raw_result['statuses_per_s']} statuses/s")
+                else:
+                    raw_result = {"statuses_per_s": None}
                 if n == instances[0]:
                     probe = start_services(s, 1, max_records)
                     try:
@@ -499,9 +543,10 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
                     finally:
                         for pr in probe:
                             pr.stop()
-                e2e = await pipeline(s, db, n, load, warmup, run_id, rates, rate_seconds, channels, max_records)
-                out["configs"].append({"instances": n, "raw": raw, "pipeline": e2e,
-                                       "ratio": round(e2e["statuses_per_s"] / raw["statuses_per_s"], 3)})
+                e2e = await pipeline(s, db, n, load, warmup, run_id, rates, rate_seconds, channels, max_records,
+                                     profile)
+                ratio = e2e["statuses_per_s"] / raw_result["statuses_per_s"] if raw else 0.0
+                out["configs"].append({"instances": n, "raw": raw_result, "pipeline": e2e, "ratio": round(ratio, 3)})
             out["db"] = {"size_mb": round(await db.size() / 2**20, 1),
                          "bytes_per_million_statuses": None}
             total = sum(c["pipeline"]["statuses"] + sum(x["statuses"] for x in c["pipeline"]["latency"])
@@ -605,7 +650,7 @@ def table(result: dict) -> str:
     for c in result["configs"]:
         p, cpu, rss = c["pipeline"], c["pipeline"]["cpu_s_per_1000"], c["pipeline"]["peak_rss_mb"]
         lines.append(
-            f"| {c['instances']} | {c['raw']['statuses_per_s']:,} | {p['statuses_per_s']:,} | "
+            f"| {c['instances']} | {c['raw']['statuses_per_s'] or 0:,} | {p['statuses_per_s']:,} | "
             f"{c['ratio'] * 100:.0f} % | {cpu.get('usage-ingest', 0):.3f} / {cpu.get('balance', 0):.3f} / "
             f"{cpu.get('invoicing', 0):.3f} / {cpu.get('postgres', 0):.3f} / {cpu.get('kafka', 0):.3f} | "
             f"{rss['usage-ingest']} / {rss['balance']} / {rss['invoicing']} |")
@@ -628,7 +673,11 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
          close: bool = typer.Option(True, help="Also time the month close for 10,000 channels."),
          memory_run: bool = typer.Option(False, "--memory-run", help="Only the memory run: 2 million "
                                          "statuses (see --memory-statuses) through one instance each."),
-         memory_statuses: int = typer.Option(2_000_000, help="Statuses of the memory run.")) -> None:
+         memory_statuses: int = typer.Option(2_000_000, help="Statuses of the memory run."),
+         profile: bool = typer.Option(False, help="Profile usage ingest and balance during the throughput "
+                                      "run with py-spy."),
+         raw: bool = typer.Option(True, help="Measure the raw limit (off: only the pipeline, for profiling).")
+         ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if memory_run:
         result = asyncio.run(memory_run_(memory_statuses, batch))
@@ -636,7 +685,7 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
         print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
         return
     result = asyncio.run(run(statuses, [int(x) for x in instances.split(",")],
-                             [float(x) for x in rates.split(",")], rate_seconds, batch))
+                             [float(x) for x in rates.split(",") if x], rate_seconds, batch, profile, raw))
     if close:
         log("month close for 10,000 channels")
         result["close_month"] = asyncio.run(close_month.run(100, 100))

@@ -11,7 +11,6 @@ what a redelivered record already did.
 """
 
 import asyncio
-import dataclasses
 from dataclasses import dataclass
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,7 +41,9 @@ RETRY_BACKOFF_S = 1.0
 async def _headerless(records: tuple[ConsumerRecord, ...], original: Callable[..., Any]) -> Any:
     """Drop headers before FastStream reads them: a hostile header (bad UTF-8, a JSON
     content-type on a broken body) must not fail the batch before the gate sees it."""
-    return await original(tuple(dataclasses.replace(r, headers=()) for r in records))
+    for record in records:  # in place: a copy per record (dataclasses.replace) costs more than the rest
+        record.headers = ()
+    return await original(records)
 
 
 async def _undecoded(_: Any) -> None:

@@ -96,7 +96,9 @@ async def settle(store: UsageStore, states: Iterable[MessageState],
 
 
 def _settle(result: Settlement, state: MessageState, outcome: Outcome) -> None:
-    result.states[state.message_id] = replace(state, outcome=outcome)
+    result.states[state.message_id] = MessageState(state.message_id, state.channel_id, outcome, state.country,
+                                                   state.pricing, state.conversation_id, state.delivered_at,
+                                                   state.failed)
     assert state.pricing is not None and state.delivered_at is not None
     result.tallies.append(Tally(state.channel_id, state.delivered_at.strftime("%Y-%m"),
                                 state.pricing.category, outcome is Outcome.CHARGED))

@@ -121,3 +121,19 @@ def test_the_recipients_country_comes_from_its_calling_code_and_leading_digits(n
 def test_a_calling_code_of_no_country_gives_no_country(number):
     """+800 (freephone), +882 (international networks) and unassigned codes price at the default market."""
     assert country_of(number) is None
+
+
+def test_the_calling_code_shortcut_answers_what_parsing_the_number_answers():
+    """Countries read off a one-country calling code are the ones libphonenumber's full parse gives."""
+    import random
+
+    import phonenumbers
+
+    from services.usage_ingest.domain.recipients import _parsed_country_of
+
+    rnd = random.Random(7)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    numbers = [str(rnd.choice(codes)) + "".join(rnd.choices("0123456789", k=rnd.randint(1, 19)))
+               for _ in range(5000)]
+    numbers += ["".join(rnd.choices("0123456789", k=rnd.randint(5, 20))) for _ in range(2000)]
+    assert [country_of(n) for n in numbers] == [_parsed_country_of(n) for n in numbers]
