@@ -59,7 +59,9 @@ HELD_PAGE = 10_000
 
 async def settle(store: UsageStore, states: Iterable[MessageState],
                  accounts: dict[str, ChannelAccount]) -> Settlement:
-    """Decide every ready message whose channel is known, and write the decisions."""
+    """Decide every ready message whose channel is known, and write the decisions (and every other
+    state of `states`, so that a caller that changed them writes each message once)."""
+    states = list(states)
     result = Settlement()
     to_price: list[tuple[MessageState, bool]] = []  # (state, charged only if first of its conversation)
     for state in states:
@@ -87,7 +89,7 @@ async def settle(store: UsageStore, states: Iterable[MessageState],
         else:
             _settle(result, state, Outcome.CHARGED)
             result.usage.append(usage)
-    await store.save_messages(list(result.states.values()))
+    await store.save_messages([result.states.get(s.message_id, s) for s in states])
     if result.usage:
         await store.emit(result.usage)
     if result.tallies:
@@ -112,7 +114,6 @@ async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: da
     async with uow() as store:
         states = await store.lock_messages({(o.message_id, o.channel_id) for _, o in pairs})
         changed = fold(states, [o for _, o in pairs])
-        await store.save_messages(list(changed.values()))
         # Every channel of the batch, not only those of changed messages: a status that changes
         # nothing (a duplicate) of a known channel must not be held as if its channel were unknown.
         accounts = await store.channel_accounts({o.channel_id for _, o in pairs})
