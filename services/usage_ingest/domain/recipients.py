@@ -6,11 +6,21 @@ libphonenumber metadata (the `phonenumbers` package) knows which calling codes
 and leading digits belong to which country (+1 is the US, Canada and 23 more).
 """
 
+import hashlib
+import os
+
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 # libphonenumber's bounds on a national number: outside them `parse` refuses the number.
 _MIN_NATIONAL, _MAX_NATIONAL = 2, 17
+
+# Parsed countries of recent numbers on shared calling codes (a message's statuses repeat its
+# recipient), keyed by a keyed hash: the number itself is never kept, and the key lives only in
+# this process's memory. Bounded: emptied when full.
+_CACHE_KEY = os.urandom(16)
+_CACHE_MAX = 50_000
+_parsed: dict[bytes, str | None] = {}
 
 
 def country_of(recipient_id: str) -> str | None:
@@ -19,7 +29,8 @@ def country_of(recipient_id: str) -> str | None:
     Most calling codes belong to one country (+49 is Germany whatever follows): for those the
     answer is read off the calling code without parsing the number, which is what `parse` and
     `region_code_for_number` would answer too, at a fraction of the cost (this runs for every
-    status). Shared calling codes (+1, +7, +44, …) and anything unusual take the full path.
+    status). Shared calling codes (+1, +7, +44, …) and anything unusual take the full path, once
+    per number while it is recent.
     """
     # Calling codes never start with 0.
     plain = recipient_id.isascii() and recipient_id.isdigit() and recipient_id[:1] != "0"
@@ -30,7 +41,15 @@ def country_of(recipient_id: str) -> str | None:
             if len(regions) == 1 and regions[0] != "001" and _MIN_NATIONAL <= national <= _MAX_NATIONAL:
                 return regions[0]
             break
-    return _parsed_country_of(recipient_id)
+    key = hashlib.blake2b(recipient_id.encode(), key=_CACHE_KEY, digest_size=16).digest()
+    try:
+        return _parsed[key]
+    except KeyError:
+        pass
+    if len(_parsed) >= _CACHE_MAX:
+        _parsed.clear()
+    country = _parsed[key] = _parsed_country_of(recipient_id)
+    return country
 
 
 def _parsed_country_of(recipient_id: str) -> str | None:
