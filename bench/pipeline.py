@@ -270,7 +270,9 @@ class Db:
     async def size(self) -> int:
         return await self.val("SELECT pg_database_size(current_database())")  # type: ignore[return-value]
 
-    async def wait_debits(self, run: str, expected: int, timeout_s: float, procs: Sequence[Proc] = ()) -> None:
+    async def wait_debits(self, run: str, expected: int, timeout_s: float, procs: Sequence[Proc] = (),
+                          poll_s: float = 0.5) -> None:
+        """Until every debit of `run` is committed (when is read from commit timestamps, not from here)."""
         deadline = time.monotonic() + timeout_s
         while (got := await self.debits(run)) < expected:
             if time.monotonic() > deadline:
@@ -278,7 +280,7 @@ class Db:
             for p in procs:
                 if not p.alive():
                     raise RuntimeError(f"{p.name} exited with {p.popen.returncode}")
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(poll_s)
 
 
 def enable_commit_timestamps(s: StackSettings) -> None:
@@ -604,7 +606,7 @@ async def memory_run(statuses: int, max_records: int, sample_s: float = 2.0) -> 
                                             counting(stream(messages, channels, CHANNELS_PER_PARTNER, "mem")))
                     charged_total = counted[0]
                     log(f"memory run: {n} statuses published, waiting for {charged_total} debits")
-                    await db.wait_debits("mem", charged_total, 3600, procs)
+                    await db.wait_debits("mem", charged_total, 3600, procs, poll_s=5.0)
                 finally:
                     done.set()
                     await sampler
@@ -669,7 +671,7 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
          rates: str = typer.Option("0.25,0.5,0.75", help="Offered loads for latency, as shares of the "
                                    "measured end-to-end throughput."),
          rate_seconds: float = typer.Option(20.0, help="How long each offered load lasts."),
-         batch: int = typer.Option(1000, help="Batch size of every consumer (services and raw hops)."),
+         batch: int = typer.Option(2000, help="Batch size of every consumer (services and raw hops)."),
          close: bool = typer.Option(True, help="Also time the month close for 10,000 channels."),
          memory_run: bool = typer.Option(False, "--memory-run", help="Only the memory run: 2 million "
                                          "statuses (see --memory-statuses) through one instance each."),
