@@ -582,14 +582,18 @@ async def memory_run(statuses: int, max_records: int, sample_s: float = 2.0) -> 
                 done = asyncio.Event()
 
                 async def sample() -> None:
-                    while not done.is_set():
-                        debits = await db.val("SELECT coalesce(max(entry_id), 0) FROM balance.ledger")
-                        row = {"t": round(time.time() - started, 1), "debits": debits}
-                        for pr in procs:
-                            with contextlib.suppress(psutil.Error):
-                                row[pr.name] = round(pr.rss() / 2**20, 1)
-                        samples.append(row)
-                        await asyncio.sleep(sample_s)
+                    async with Db(s) as own:  # a connection of its own: wait_debits uses `db` meanwhile
+                        while not done.is_set():
+                            await sample_once(own)
+
+                async def sample_once(own: Db) -> None:
+                    debits = await own.val("SELECT coalesce(max(entry_id), 0) FROM balance.ledger")
+                    row = {"t": round(time.time() - started, 1), "debits": debits}
+                    for pr in procs:
+                        with contextlib.suppress(psutil.Error):
+                            row[pr.name] = round(pr.rss() / 2**20, 1)
+                    samples.append(row)
+                    await asyncio.sleep(sample_s)
 
                 started = time.time()
                 sampler = asyncio.create_task(sample())
