@@ -102,8 +102,12 @@ def _format_storage(s: StackSettings, lib: Path, config: Path) -> None:
 
 
 def _cluster_id() -> str:
-    """A random Kafka cluster id: 16 bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random Kafka cluster id: 16 bytes, URL-safe base64 without padding, not starting with "-"
+    (the storage tool would read it as an option; Kafka's own Uuid.randomUuid skips those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def is_running(s: StackSettings) -> bool:
