@@ -25,6 +25,7 @@ Results: a table on stdout and `bench/results/pipeline.json` (`memory.json` for 
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -224,16 +225,6 @@ async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -
         await admin.close()
 
 
-async def end_offsets(bootstrap: str, topic: str, partitions: int) -> int:
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await c.start()
-    try:
-        ends = await c.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
-        return sum(ends.values())
-    finally:
-        await c.stop()
-
-
 # ---------------------------------------------------------------------------------------------------
 # The database
 
@@ -330,10 +321,14 @@ async def raw_limit(s: StackSettings, instances: int, statuses: list[Status], wa
                 "--target", topics[hop], "--group", f"{base}.hop{hop}", "--max-records", str(max_records)],
                 env, s.logs / f"raw-hop{hop}-{i}.log"))
     p = await producer(s.kafka_bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=s.kafka_bootstrap)
+    await reader.start()
+    last_hop = [TopicPartition(topics[2], i) for i in range(RAW_PARTITIONS)]
     try:
         async def arrived(n: int, timeout_s: float) -> float:
+            """When the last hop's topic holds `n` records (polled every 20 ms, one client)."""
             deadline = time.monotonic() + timeout_s
-            while await end_offsets(s.kafka_bootstrap, topics[2], RAW_PARTITIONS) < n:
+            while sum((await reader.end_offsets(last_hop)).values()) < n:
                 if time.monotonic() > deadline:
                     raise TimeoutError("the raw hops did not carry every record")
                 await asyncio.sleep(0.02)
@@ -352,6 +347,7 @@ async def raw_limit(s: StackSettings, instances: int, statuses: list[Status], wa
                 "peak_rss_mb": {name: round(max(x.peak_rss for x in procs if x.name == name) / 2**20, 1)
                                 for name in ("raw-hop1", "raw-hop2")}}
     finally:
+        await reader.stop()
         await p.stop()
         for proc in procs:
             proc.stop()
@@ -685,6 +681,9 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
          raw: bool = typer.Option(True, help="Measure the raw limit (off: only the pipeline, for profiling).")
          ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    # The load generator holds hundreds of thousands of statuses: a full collection of them would
+    # stall the open-loop publisher for a noticeable time, and their cycles are none.
+    gc.disable()
     if memory_run:
         result = asyncio.run(memory_run_(memory_statuses, batch))
         (RESULTS / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
