@@ -545,8 +545,7 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
                                      profile)
                 ratio = e2e["statuses_per_s"] / raw_result["statuses_per_s"] if raw else 0.0
                 out["configs"].append({"instances": n, "raw": raw_result, "pipeline": e2e, "ratio": round(ratio, 3)})
-            out["db"] = {"size_mb": round(await db.size() / 2**20, 1),
-                         "bytes_per_million_statuses": None}
+            out["db"] = {"size_mb": round(await db.size() / 2**20, 1)}
             total = sum(c["pipeline"]["statuses"] + sum(x["statuses"] for x in c["pipeline"]["latency"])
                         for c in out["configs"])
             growth = sum(c["pipeline"]["db_growth_bytes"] for c in out["configs"])
