@@ -36,7 +36,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,12 +48,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from deploy.stack import kafka, postgres
 from deploy.stack.process import read_pid
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
-from deploy.stack.topics import ensure_topics
 from shared.kafka import PRODUCER_OPTIONS
 from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
 
 from . import close_month
-from .services import RESULTS, bench_stack, env_for
+from .services import RESULTS, bench_stack, env_for, restart_empty
 from .traffic import Status, bench_card, directory_of, stream
 
 PARTNERS = 40
@@ -465,14 +463,8 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
 
 async def fresh_stack() -> StackSettings:
     s = bench_stack()
-    kafka.stop(s)
-    postgres.stop(s)
-    shutil.rmtree(s.dir, ignore_errors=True)
-    kafka.start(s)
-    postgres.start(s)
+    await restart_empty(s)
     enable_commit_timestamps(s)
-    await ensure_topics(s.kafka_bootstrap)
-    s.logs.mkdir(parents=True, exist_ok=True)
     return s
 
 

@@ -129,20 +129,25 @@ async def drain(service: Measured, remaining) -> tuple[float, float]:
     return end - started, end - (progressed or started)
 
 
-async def run(scenario: str, messages: int, hot: bool) -> Run:
-    s = bench_stack()
+async def restart_empty(s: StackSettings) -> None:
+    """Stop the bench stack, wipe it, start it again empty with its topics: every run starts alike."""
     kafka.stop(s)
     postgres.stop(s)
     shutil.rmtree(s.dir, ignore_errors=True)
     kafka.start(s)
     postgres.start(s)
     await ensure_topics(s.kafka_bootstrap)
+    s.logs.mkdir(parents=True, exist_ok=True)
+
+
+async def run(scenario: str, messages: int, hot: bool) -> Run:
+    s = bench_stack()
+    await restart_empty(s)
     try:
         traffic = generate(messages, hot=hot)
         await publish(s.kafka_bootstrap, "billing.ratecards.v1", traffic.ratecards)
         await publish(s.kafka_bootstrap, "billing.directory.v1", traffic.directory)
         await publish(s.kafka_bootstrap, MESSAGE_STATUS.name, traffic.statuses)
-        s.logs.mkdir(parents=True, exist_ok=True)
 
         ingest = Measured("services.usage_ingest", env_for(s, "BILLING_USAGE_INGEST_"), s.logs / "ingest.log")
 

@@ -35,18 +35,7 @@ class Traffic:
 def generate(messages: int, partners: int = 20, channels_per_partner: int = 50, hot: bool = False,
              seed: int = 1) -> Traffic:
     rnd = random.Random(seed)
-    directory, channels = [], []
-    for p in range(partners):
-        model = "partner_paid" if p % 2 == 0 else "direct_paid"
-        currency = "EUR" if model == "partner_paid" else "USD"
-        pid = f"bench{p:03d}PA"
-        renewal = {"enabled": True, "threshold": "10.00", "amount": "50.00"}
-        directory.append((pid.encode(), json.dumps(partner(pid, model, currency, auto_renewal=renewal)).encode()))
-        directory.append((pid.encode(), json.dumps(client(f"bench{p:03d}CL", pid)).encode()))
-        for c in range(channels_per_partner):
-            cid = f"bench{p:03d}CH{c:04d}"
-            directory.append((pid.encode(), json.dumps(channel(cid, f"bench{p:03d}CL", pid)).encode()))
-            channels.append(cid)
+    directory, channels = directory_of(partners, channels_per_partner)
     # Hot: every message on the channels of partner 0 (Partner-Paid: one shared balance).
     pool = channels[:channels_per_partner] if hot else channels
     statuses, charged = [], 0
