@@ -1,3 +1,4 @@
+import asyncio
 import os
 import socket
 import uuid
@@ -40,9 +41,23 @@ def unique() -> str:
 async def database_of_its_own(stack: Endpoints, name: str):
     """A fresh database on `stack`'s server, dropped afterwards (over a new connection: the test may
     have restarted the server)."""
+    import asyncpg
+
     await _admin(stack, f'CREATE DATABASE "{name}"')
     yield Endpoints(stack.bootstrap, stack.db.model_copy(update={"name": name}))
-    await _admin(stack, f'DROP DATABASE "{name}" WITH (FORCE)')
+    for _ in range(20):
+        try:
+            await _admin(stack, f'DROP DATABASE "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            # An autovacuum worker is busy in it, and PostgreSQL 15 lets only a superuser's FORCE end
+            # one; a plain DROP asks autovacuum to leave (it fails while a service is still connected).
+            try:
+                await _admin(stack, f'DROP DATABASE "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                await asyncio.sleep(0.5)
+    raise AssertionError(f"database {name} could not be dropped")
 
 
 async def _admin(stack: Endpoints, statement: str) -> None:
