@@ -1,4 +1,5 @@
-"""What the services' in-memory fakes share: a unit of work that rolls back, and batches of records."""
+"""What the services' in-memory fakes share: stores that record their calls and fail on demand, a unit of
+work that rolls back, and batches of records."""
 
 import copy
 import json
@@ -25,6 +26,25 @@ class SnapshotState:
     def restore(self, snapshot: dict[str, Any]) -> None:
         for name, value in snapshot.items():
             setattr(self, name, value)
+
+
+class StoreFailure(RuntimeError):
+    """What PostgreSQL would raise (a constraint violated, a numeric overflow, a lost connection)."""
+
+
+class FakeStore(SnapshotState):
+    """A fake store's calls, and the one told to fail (to test rollbacks): `fail_on` names a method,
+    or (method, n) for its n-th call, that raises StoreFailure."""
+
+    def __init__(self) -> None:
+        self.fail_on: str | tuple[str, int] | None = None
+        self.calls: list[str] = []
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        fail = self.fail_on
+        if fail == name or (isinstance(fail, tuple) and fail[0] == name and self.calls.count(name) == fail[1]):
+            raise StoreFailure(f"{name} failed")
 
 
 class Snapshotting(Protocol):

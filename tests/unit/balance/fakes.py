@@ -27,7 +27,7 @@ from services.balance.domain.crossings import Renewal
 from services.balance.domain.ledger import BalanceState, Entry
 from services.balance.ports import BalanceSpec, HeldPayment
 from tests.unit.fakes import Feed as _Feed
-from tests.unit.fakes import SnapshotState
+from tests.unit.fakes import FakeStore, StoreFailure
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 from tests.unit.fakes import owner_of
 
@@ -36,9 +36,6 @@ RecordKey = tuple[str, int, int]  # (topic, partition, offset)
 # numeric(20, 6): 14 digits before the point.
 _NUMERIC_LIMIT = Decimal(10) ** 14
 
-
-class StoreFailure(RuntimeError):
-    """What PostgreSQL would raise (a constraint violated, a numeric overflow, a lost connection)."""
 
 
 def numeric(value: Decimal) -> Decimal:
@@ -96,12 +93,13 @@ def _renewal(r: Any) -> Renewal | None:
 _STATE = ("partners", "channels", "balances", "ledger", "last_closed_month", "closings", "held", "outbox")
 
 
-class FakeBalanceStore(SnapshotState):
+class FakeBalanceStore(FakeStore):
     """Every table of the balance schema, in memory; the PostgreSQL adapter's semantics."""
 
     STATE = _STATE
 
     def __init__(self, now: datetime | None = None) -> None:
+        super().__init__()
         self.partners: dict[str, PartnerRow] = {}
         self.channels: dict[str, ChannelRow] = {}
         self.balances: dict[str, BalanceRow] = {}
@@ -112,14 +110,7 @@ class FakeBalanceStore(SnapshotState):
         self.outbox: list[OutboxRecord] = []
         # The database's now(), which `active_channels` compares cancellations with.
         self.now = now
-        # Name of a method that raises StoreFailure when called (to test rollbacks).
-        self.fail_on: str | None = None
-        self.calls: list[str] = []
 
-    def _call(self, name: str) -> None:
-        self.calls.append(name)
-        if self.fail_on == name:
-            raise StoreFailure(f"{name} failed")
 
     # -- booking months ----------------------------------------------------------------------
 

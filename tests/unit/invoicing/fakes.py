@@ -26,12 +26,9 @@ from shared.topics import COMMANDS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
 from services.invoicing.domain.directory import Channel, Client, Partner
 from services.invoicing.ports import Close
 from tests.unit.fakes import Feed as _Feed
-from tests.unit.fakes import SnapshotState
+from tests.unit.fakes import FakeStore, StoreFailure
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
-
-class StoreFailure(RuntimeError):
-    """What PostgreSQL would raise (a constraint violated, a lost connection)."""
 
 
 @dataclass
@@ -55,12 +52,13 @@ _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "
           "ledger_closings", "outbox")
 
 
-class FakeInvoiceStore(SnapshotState):
+class FakeInvoiceStore(FakeStore):
     """Every table of the invoicing schema, in memory; the PostgreSQL adapter's semantics."""
 
     STATE = _STATE
 
     def __init__(self) -> None:
+        super().__init__()
         self.partners: dict[str, Partner] = {}
         self.clients: dict[str, Client] = {}
         self.channels: dict[str, Channel] = {}
@@ -70,14 +68,7 @@ class FakeInvoiceStore(SnapshotState):
         self.closes_rows: dict[str, CloseRow] = {}  # month → close
         self.ledger_closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
         self.outbox: list[OutboxRecord] = []
-        # (method name, nth call) that raises StoreFailure: ("save_invoice", 3) fails the third save.
-        self.fail_on: tuple[str, int] | None = None
-        self.calls: list[str] = []
 
-    def _call(self, name: str) -> None:
-        self.calls.append(name)
-        if self.fail_on is not None and self.fail_on[0] == name and self.calls.count(name) == self.fail_on[1]:
-            raise StoreFailure(f"{name} failed")
 
     # -- directory ---------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from services.usage_ingest.domain.charging import MessageState
 from services.usage_ingest.domain.pricing import RateBook
 from services.usage_ingest.ports import Hold, RecordRef, Tally
 from tests.unit.fakes import Feed as _Feed
-from tests.unit.fakes import SnapshotState
+from tests.unit.fakes import FakeStore, StoreFailure
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
 RecordKey = tuple[str, int, int]  # (topic, partition, offset)
@@ -77,20 +77,18 @@ class LateDeadLetter:
     reason: str
 
 
-class StoreFailure(RuntimeError):
-    """What a store told to fail raises (a lost connection, a constraint violated, ...)."""
-
 
 _STATE = ("messages", "partners", "clients", "channels", "ratecards", "ratecard_seq", "conversations",
           "held", "late_dead_letters", "tally", "outbox")
 
 
-class FakeUsageStore(SnapshotState):
+class FakeUsageStore(FakeStore):
     """Every table of the usage ingest schema, in memory; the PostgreSQL adapter's semantics."""
 
     STATE = _STATE
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: dict[str, MessageState] = {}
         self.partners: dict[str, PartnerRow] = {}
         self.clients: dict[str, ClientRow] = {}
@@ -102,14 +100,7 @@ class FakeUsageStore(SnapshotState):
         self.late_dead_letters: dict[RecordKey, LateDeadLetter] = {}
         self.tally: Counter[Tally] = Counter()
         self.outbox: list[PricedUsage] = []
-        # Name of a method that raises StoreFailure when called (to test rollbacks).
-        self.fail_on: str | None = None
-        self.calls: list[str] = []
 
-    def _call(self, name: str) -> None:
-        self.calls.append(name)
-        if self.fail_on == name:
-            raise StoreFailure(f"{name} failed")
 
     # -- messages ----------------------------------------------------------------------------
 
