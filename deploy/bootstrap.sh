@@ -45,4 +45,14 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     .venv/bin/python -m pip install -q -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+# Node packages (portal assets, axe-core, the AsyncAPI parser) from the lock file, again only
+# when it changed; `npm ci` never resolves anew, so every machine gets the same versions.
+command -v npm >/dev/null || apt_install nodejs npm
+nstamp="node_modules/.package-lock-sha256"
+nwant="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -d node_modules ] || [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ]; then
+    say "installing Node packages into node_modules"
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+    echo "$nwant" > "$nstamp"
+fi
 export PATH="$ROOT/.venv/bin:$PATH"
