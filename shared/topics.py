@@ -46,6 +46,9 @@ LEDGER_CLOSE = Topic("billing.internal.ledger-close.v1", 1, False, "month", has_
 # One partition: a close's balance.closing records, then its ledger.closed, in order.
 LEDGER_CLOSED = Topic("billing.internal.ledger-closed.v1", 1, False, "month", has_dlq=True)
 
+# Internal: every stored invoice document (PDF/A-3, CII, XRechnung), for those that serve them.
+INVOICE_DOCUMENTS = Topic("billing.internal.invoice-documents.v1", 6, False, "invoice id", has_dlq=True)
+
 INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
 ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED, LEDGER_ENTRIES,
                                  LEDGER_CLOSE, LEDGER_CLOSED)

@@ -39,6 +39,7 @@ from shared.contracts.directory import (
     PartnerUpserted,
     Plan,
 )
+from shared.contracts.documents import DocumentFormat, InvoiceDocument
 from shared.contracts.dlq import ContractViolation, DeadLetter, DeadLetterError, DeadLetterSource, ErrorCode
 from shared.contracts.invoices import (
     Invoice,
@@ -85,9 +86,11 @@ __all__ = [
     "DeadLetterError",
     "DeadLetterSource",
     "DirectoryEvent",
+    "DocumentFormat",
     "ErrorCode",
     "Id",
     "Invoice",
+    "InvoiceDocument",
     "InvoiceKind",
     "InvoiceLine",
     "InvoiceSummary",
