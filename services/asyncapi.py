@@ -3,7 +3,8 @@
 Writes docs/asyncapi/<service>.json and one browsable page of the three,
 docs/asyncapi/index.html (`services.asyncapi_html`). With --check, writes
 nothing and exits 1 naming each file that no longer matches the code (CI runs
-it as a test).
+it as a test). The documents are AsyncAPI 3.0 that the official parser
+accepts (tests/asyncapi/validate.mjs, run by tests/unit/test_asyncapi_parser.py).
 """
 
 import json
@@ -30,7 +31,8 @@ FACTORIES: dict[str, Callable[[], AsgiFastStream]] = {
 
 
 def document(factory: Callable[[], AsgiFastStream]) -> dict[str, Any]:
-    return with_contract_payloads(factory().schema.to_specification().to_jsonable())
+    doc = with_contract_payloads(factory().schema.to_specification().to_jsonable())
+    return with_asyncapi_discriminators(doc, doc["components"]["schemas"])
 
 
 def with_contract_payloads(doc: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +55,30 @@ def with_contract_payloads(doc: dict[str, Any]) -> dict[str, Any]:
         schemas[title] = {"title": title, **schema}
         message["payload"] = {"$ref": f"#/components/schemas/{title}"}
     return doc
+
+
+def with_asyncapi_discriminators(node: Any, schemas: dict[str, Any]) -> Any:
+    """Turn pydantic's OpenAPI discriminator objects into AsyncAPI's: the property name.
+
+    An AsyncAPI 3.0 Schema Object's `discriminator` is a string, and the
+    official parser refuses `{"propertyName", "mapping"}`. The mapping can go
+    because each member of the union names its own value in that property
+    (pydantic's `Literal` becomes `const` or `enum`); checked here so that a
+    model whose members do not would fail the build rather than lose it.
+    """
+    if isinstance(node, list):
+        return [with_asyncapi_discriminators(item, schemas) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: with_asyncapi_discriminators(value, schemas) for key, value in node.items()}
+    found = out.get("discriminator")
+    if isinstance(found, dict) and "propertyName" in found:
+        for value, ref in found.get("mapping", {}).items():
+            member = schemas[ref.rsplit("/", 1)[1]].get("properties", {}).get(found["propertyName"], {})
+            if value != member.get("const") and value not in member.get("enum", ()):
+                raise ValueError(f"{ref} does not declare {found['propertyName']}={value!r}")
+        out["discriminator"] = found["propertyName"]
+    return out
 
 
 def render(doc: dict[str, Any]) -> str:
