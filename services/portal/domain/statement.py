@@ -12,6 +12,8 @@ import io
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from shared.money import plain
+
 CENT = Decimal("0.01")
 MAX_MARKUP = Decimal(1000)
 
@@ -93,8 +95,6 @@ def to_csv(s: Statement) -> str:
                 "cost", "markup_percent", "price"])
     for line in s.lines:
         w.writerow([s.partner_id, s.client_id, s.month, s.currency, line.channel_id, line.category,
-                    line.messages, format(line.cost, "f"), format(line.markup_percent, "f"),
-                    format(line.price, "f")])
-    w.writerow([s.partner_id, s.client_id, s.month, s.currency, "total", "", s.messages, format(s.cost, "f"), "",
-                format(s.price, "f")])
+                    line.messages, plain(line.cost), plain(line.markup_percent), line.price])
+    w.writerow([s.partner_id, s.client_id, s.month, s.currency, "total", "", s.messages, plain(s.cost), "", s.price])
     return out.getvalue()
