@@ -121,3 +121,14 @@ async def get_statement_csv(partner_id: str, client_id: str, month: str, ctx: An
     s = await build_statement(ctx, principal, partner_id, client_id, valid_month(month))
     return Response(to_csv(s), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="statement-{client_id}-{month}.csv"'})
+
+
+@router.get("/partners/{partner_id}/statements/{client_id}/{month}/pdf", response_class=Response,
+            summary="The re-billing statement as a PDF for the client (prices only)",
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "PDF"}})
+async def get_statement_pdf(partner_id: str, client_id: str, month: str, ctx: Annotated[Context, Depends(context)],
+                            principal: Annotated[Principal, Depends(authenticated)]) -> Response:
+    from ..pages.render import pdf_response
+
+    return pdf_response(await build_statement(ctx, principal, partner_id, client_id, valid_month(month)))

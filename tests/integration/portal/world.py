@@ -8,6 +8,7 @@ of them; and an API key per partner, per client and for finance.
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from pathlib import Path
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "portal" / "migrations"
 MONTH = "2026-10"
+NOW = datetime(2026, 10, 21, 12, 0, tzinfo=UTC)  # the day after the world's usage
 PDF = b"%PDF-1.7\n% a document as issued\n%%EOF\n"
 
 
@@ -115,7 +117,7 @@ class World:
     @asynccontextmanager
     async def api(self, filters: QueryFilters | None = None, **settings: Any):
         ctx = Context(lambda: self.pool, PortalSettings(key_cache_s=0, **settings),
-                      filters=filters or QueryFilters())
+                      filters=filters or QueryFilters(), clock=lambda: NOW)
         await ctx.as_of.refresh()
         app = create_api(ctx)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as http:
