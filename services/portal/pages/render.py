@@ -1,5 +1,6 @@
 """A re-billing statement as a file: CSV for spreadsheets, PDF (WeasyPrint) for people."""
 
+from decimal import Decimal
 from pathlib import Path
 
 from fastapi.responses import Response
@@ -11,6 +12,8 @@ from ..domain.statement import Statement, to_csv
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 templates.env.filters["money"] = lambda v: "" if v is None else format(plain(v), "f")
+# For a pace or a forecast, cents are enough; amounts of money keep their exact digits (`money`).
+templates.env.filters["cents"] = lambda v: "" if v is None else format(v.quantize(Decimal("0.01")), "f")
 
 
 def csv_response(s: Statement) -> Response:
