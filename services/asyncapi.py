@@ -19,6 +19,7 @@ from shared.contracts import adapter_for
 from services.asyncapi_html import render_page
 from services.balance.app import create_app as balance_app
 from services.invoicing.app import create_app as invoicing_app
+from services.portal.app import create_app as portal_app
 from services.usage_ingest.app import create_app as usage_ingest_app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
@@ -26,6 +27,7 @@ FACTORIES: dict[str, Callable[[], AsgiFastStream]] = {
     "usage-ingest": usage_ingest_app,
     "balance": balance_app,
     "invoicing": invoicing_app,
+    "portal": portal_app,  # type: ignore[dict-item]  (its frame's broker and schema are the AsyncAPI app's)
 }
 
 

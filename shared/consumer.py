@@ -70,8 +70,6 @@ class Input:
     description: str
     process: Process = validate_only
     owns_dead_letters: bool = True
-    # More topics of the same kind read by the same subscriber (the portal reads every DLQ at once).
-    extra_topics: tuple[str, ...] = ()
     # A larger input limit than the Kafka settings' (invoice documents carry whole PDFs).
     max_bytes: int | None = None
 
@@ -80,12 +78,11 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
                       sink: DeadLetterSink, metrics: ServiceMetrics) -> None:
     """Register a batch subscriber of `spec.topic` that screens, processes, dead-letters, then commits."""
     topic, process = spec.topic, spec.process
+    max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
     topic_label = (metrics.service, topic.name)
 
-    max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
-
     @broker.subscriber(
-        topic.name, *spec.extra_topics, group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
+        topic.name, group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest", max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
         max_poll_interval_ms=600_000, **CONSUMER_OPTIONS,  # type: ignore[arg-type]

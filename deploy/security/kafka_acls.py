@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import BalanceSettings, InvoicingSettings, ServiceSettings, UsageIngestSettings
+from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
 from shared.topics import (DIRECTORY, INVOICE_DOCUMENTS, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
                            USAGE_PRICED)
 
@@ -37,6 +37,7 @@ SERVICES: dict[str, type[ServiceSettings]] = {
     "usage-ingest": UsageIngestSettings,
     "balance": BalanceSettings,
     "invoicing": InvoicingSettings,
+    "portal": PortalSettings,
 }
 
 
@@ -88,6 +89,8 @@ def _factory(service: str) -> Callable[[ServiceSettings], object]:
         from services.usage_ingest.app import create_app
     elif service == "balance":
         from services.balance.app import create_app
+    elif service == "portal":
+        from services.portal.app import create_app
     else:
         from services.invoicing.app import create_app
     return create_app  # type: ignore[return-value]

@@ -46,7 +46,7 @@ def inputs(uow: UnitOfWork, settings: PortalSettings, applied: Callable[[], None
         read(LEDGER_CLOSE, "A month's ledger asked to close (the close's barrier passed).", False),
         read(LEDGER_CLOSED, "A month's ledger closed.", False),
         read(RECONCILIATION, "Each reconciliation run's result (finance view).", True),
-        Input(Topic(dlqs[0], 1, False, "original key"), "Every dead-letter topic: counted per topic and code for "
-              "finance (payloads are not kept).", _apply(uow, ".dlq", applied), owns_dead_letters=False,
-              extra_topics=tuple(dlqs[1:]), max_bytes=settings.dead_letters_max_bytes),
+        *(Input(Topic(dlq, 1, False, "original key"), "Dead letters, counted per topic and code for finance "
+                "(payloads, which can hold personal data, are not kept).", _apply(uow, dlq, applied),
+                owns_dead_letters=False, max_bytes=settings.dead_letters_max_bytes) for dlq in dlqs),
     ]

@@ -16,7 +16,7 @@ from ..domain.forecast import forecast, window
 from ..domain.principals import Principal
 from .context import Context, authenticated, context
 from .errors import ApiError, not_found
-from .models import Balance, BalanceList, Forecast, TopupRequestIn, TopupRequestOut
+from .models import Balance, Error, BalanceList, Forecast, TopupRequestIn, TopupRequestOut
 
 router = APIRouter(prefix="/v1/balances", tags=["balances"])
 Limit = Annotated[int, Query(ge=MIN_LIMIT, le=MAX_LIMIT, description="Items per page, 1 to 100.")]
@@ -92,7 +92,7 @@ def parse_topup_amount(text: str) -> Decimal:
              summary="Ask the payment provider for a top-up (announced by balance as topup.requested)",
              responses={200: {"model": TopupRequestOut, "description": "The same Idempotency-Key again: the "
                                                                        "first answer, replayed."},
-                        409: {"description": "The Idempotency-Key was used for another request."}})
+                        409: {"model": Error, "description": "The Idempotency-Key was used for another request."}})
 async def request_topup(owner_id: str, request: TopupRequestIn, response: Response,
                         ctx: Annotated[Context, Depends(context)],
                         principal: Annotated[Principal, Depends(authenticated)],

@@ -15,7 +15,7 @@ from ..domain.statement import MarkupError, Statement, UsageAtCost, parse_markup
 from .balances import Cursor, Limit
 from .context import Context, authenticated, context
 from .errors import ApiError, not_found
-from .models import MarkupIn, Markups, StatementLineOut, StatementOut, UsageList, UsageRow
+from .models import Error, MarkupIn, Markups, StatementLineOut, StatementOut, UsageList, UsageRow
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 MonthParam = Annotated[Month, Query(description="YYYY-MM")]
@@ -31,6 +31,7 @@ async def list_usage(month: MonthParam, ctx: Annotated[Context, Depends(context)
         after = tuple(decode_cursor("usage", cursor, 3)) if cursor else None
     except CursorError as exc:
         raise ApiError(400, "invalid_cursor", str(exc)) from None
+    month = valid_month(month)
     async with ctx.session(principal) as reads:
         rows = await reads.usage(month, channel_id, after, limit + 1)  # type: ignore[arg-type]
     more = len(rows) > limit
@@ -59,7 +60,8 @@ async def get_markups(partner_id: str, ctx: Annotated[Context, Depends(context)]
 
 
 @router.put("/partners/{partner_id}/markups/{category}", response_model=Markups,
-            summary="Set the partner's own markup for a category (its re-billing statements use it)")
+            summary="Set the partner's own markup for a category (its re-billing statements use it)",
+            responses={403: {"model": Error, "description": "Finance may read a partner's markups, not set them."}})
 async def put_markup(partner_id: str, category: str, body: MarkupIn, ctx: Annotated[Context, Depends(context)],
                      principal: Annotated[Principal, Depends(authenticated)]) -> Markups:
     if not 1 <= len(category) <= 64:
@@ -92,7 +94,8 @@ async def build_statement(ctx: Context, principal: Principal, partner_id: str, c
 
 def valid_month(month: str) -> str:
     try:
-        date.fromisoformat(f"{month}-01")
+        if date.fromisoformat(f"{month}-01").year < 2000:
+            raise ValueError("before the platform")
     except ValueError:
         raise ApiError(400, "invalid_month", f"month must be YYYY-MM, got {month!r}") from None
     if len(month) != 7:

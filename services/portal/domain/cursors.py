@@ -32,6 +32,6 @@ def decode_cursor(kind: str, cursor: str, arity: int) -> list[Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise CursorError("the cursor is not one this API wrote") from None
     if (not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind
-            or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value[1:])):
+            or not all(isinstance(v, str) and len(v) <= 128 for v in value[1:])):
         raise CursorError(f"the cursor does not belong to this list ({kind})")
     return value[1:]

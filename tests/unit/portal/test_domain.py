@@ -52,7 +52,7 @@ def test_a_cursor_round_trips_and_anything_else_is_refused():
     """Ours decodes to its key; another list's, garbage, or a wrong shape is a CursorError."""
     assert decode_cursor("usage", encode_cursor("usage", ["2026-10-20", "ch", "marketing"]), 3) == [
         "2026-10-20", "ch", "marketing"]
-    for bad in ("%%%", "e30", encode_cursor("balances", ["x"]), encode_cursor("usage", [True, "a", "b"]), "x" * 600):
+    for bad in ("%%%", "e30", encode_cursor("balances", ["x"]), encode_cursor("usage", [True, "a", "b"]), encode_cursor("usage", [1, "a", "b"]), "x" * 600):
         with pytest.raises(CursorError):
             decode_cursor("usage", bad, 3)
 
