@@ -32,7 +32,13 @@ FACTORIES: dict[str, Callable[[], AsgiFastStream]] = {
 
 
 def document(factory: Callable[[], AsgiFastStream]) -> dict[str, Any]:
-    return with_contract_payloads(factory().schema.to_specification().to_jsonable())
+    return with_contract_payloads(same_names(factory().schema.to_specification().to_jsonable()))
+
+
+def same_names(doc: dict[str, Any]) -> dict[str, Any]:
+    """Name every consumed channel `<topic>:consume`. A subscriber of several topics cannot take a
+    title per topic, so FastStream names its channels after the function (`<topic>:Consume`)."""
+    return json.loads(json.dumps(doc).replace(":Consume", ":consume"))
 
 
 def with_contract_payloads(doc: dict[str, Any]) -> dict[str, Any]:

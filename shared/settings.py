@@ -169,10 +169,9 @@ class PortalSettings(ServiceSettings):
         2.0, description="How long an API key's owner is remembered in memory: a revoked key stops working "
         "within this time.")
     as_of_interval_s: float = Field(0.25, description="How often the read model's time (as_of) is refreshed.")
-    documents_max_bytes: int = Field(
-        8 * 1024 * 1024, description="Largest invoice document record taken (base64 PDFs); larger is too_large.")
-    dead_letters_max_bytes: int = Field(
-        1024 * 1024, description="Largest dead letter read for the finance view (they are up to 512 KiB).")
+    max_record_bytes: int = Field(
+        8 * 1024 * 1024, description="Largest record the read model takes: invoice documents carry whole PDFs "
+        "and a large partner's invoice can exceed the 64 KiB limit of the services' inputs.")
     low_days: int = Field(7, description="Finance lists a balance as low when the forecast reaches zero within "
                           "this many days, or it is below its auto-renewal threshold.")
     cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only (set behind TLS).")

@@ -1,8 +1,11 @@
-"""The portal's Kafka inputs: each batch of a topic goes to the read model in one transaction.
+"""The portal's Kafka inputs: each batch is applied to the read model one topic at a time.
 
-The portal owns the dead letters of the internal feeds made for it (balance
-moves, usage days, invoice documents, reconciliation runs); of the other
-topics it reads, a record their owner refuses is skipped here.
+Two subscribers read every topic the model needs (one consumer each, so
+that the group does not rebalance once per topic at start-up): the internal
+feeds made for the portal, whose dead letters it owns (balance moves, usage
+days, invoice documents, reconciliation runs), and the topics other
+services own (the directory, invoices, balance events, ledger entries,
+months, every DLQ), of which a record their owner refuses is skipped here.
 """
 
 from collections.abc import Callable
@@ -10,43 +13,41 @@ from collections.abc import Callable
 from shared.consumer import Input
 from shared.dead_letters import Accepted, Rejected
 from shared.settings import PortalSettings
-from shared.topics import (ALL_TOPICS, BALANCE_EVENTS, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICE_DOCUMENTS,
-                           INVOICES, LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES, RECONCILIATION, Topic, USAGE_DAYS)
+from shared.topics import (ALL_TOPICS, BALANCE_EVENTS, DLQ_PARTITIONS, Topic, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICE_DOCUMENTS,
+                           INVOICES, LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES, RECONCILIATION, USAGE_DAYS)
 
 from . import service
 from .ports import UnitOfWork
 
+OWNED = (BALANCE_MOVES, USAGE_DAYS, INVOICE_DOCUMENTS, RECONCILIATION)
+READ = (DIRECTORY, INVOICES, BALANCE_EVENTS, LEDGER_ENTRIES, COMMANDS, LEDGER_CLOSE, LEDGER_CLOSED)
 
-def _apply(uow: UnitOfWork, topic: str, after: Callable[[], None]):
+
+def _by_topic(uow: UnitOfWork, applied: Callable[[], None]):
     async def process(accepted: list[Accepted]) -> list[Rejected]:
-        refused = await service.apply(uow, topic, accepted)
-        after()
+        topics: dict[str, list[Accepted]] = {}
+        for a in accepted:  # records of one partition keep their order
+            topics.setdefault(a.record.topic, []).append(a)
+        refused: list[Rejected] = []
+        for topic, batch in topics.items():
+            refused += await service.apply(uow, topic, batch)
+        applied()
         return refused
 
     return process
 
 
 def inputs(uow: UnitOfWork, settings: PortalSettings, applied: Callable[[], None] = lambda: None) -> list[Input]:
-    """`applied` runs after each batch committed (the API refreshes the model's time)."""
-
-    def read(topic: Topic, description: str, owns: bool, **kw) -> Input:
-        return Input(topic, description, _apply(uow, topic.name, applied), owns_dead_letters=owns, **kw)
-
-    dlqs = [t.dlq for t in ALL_TOPICS if t.has_dlq]
+    """`applied` runs after each batch committed."""
+    dlqs = tuple(Topic(t.dlq, DLQ_PARTITIONS, False, "original key") for t in ALL_TOPICS if t.has_dlq)
     return [
-        read(DIRECTORY, "Partners, clients and channels (§3.2): who owns what, and who sees it.", False),
-        read(BALANCE_MOVES, "Each balance's amount after a move (from balance).", True),
-        read(USAGE_DAYS, "Running totals per channel, day and category (from usage ingest).", True),
-        read(INVOICES, "Invoices (§3.7), kept as issued.", False),
-        read(INVOICE_DOCUMENTS, "Invoice documents (PDF/A-3, CII, XRechnung), served byte for byte.", True,
-             max_bytes=settings.documents_max_bytes),
-        read(BALANCE_EVENTS, "Low, top-up requested, depleted, restored (§3.6): a balance's history.", False),
-        read(LEDGER_ENTRIES, "Payments and refunds the ledger accepted: a balance's top-ups.", False),
-        read(COMMANDS, "month.close (§3.5): months asked to close.", False),
-        read(LEDGER_CLOSE, "A month's ledger asked to close (the close's barrier passed).", False),
-        read(LEDGER_CLOSED, "A month's ledger closed.", False),
-        read(RECONCILIATION, "Each reconciliation run's result (finance view).", True),
-        *(Input(Topic(dlq, 1, False, "original key"), "Dead letters, counted per topic and code for finance "
-                "(payloads, which can hold personal data, are not kept).", _apply(uow, dlq, applied),
-                owns_dead_letters=False, max_bytes=settings.dead_letters_max_bytes) for dlq in dlqs),
+        Input(OWNED[0], "The feeds made for the read model: each balance after a move (balance), running usage "
+              "totals per channel, day and category (usage ingest), invoice documents served byte for byte "
+              "(invoicing), reconciliation runs (the reconciler).", _by_topic(uow, applied),
+              extra_topics=OWNED[1:], max_bytes=settings.max_record_bytes),
+        Input(READ[0], "Who owns what (§3.2), invoices as issued (§3.7), balance events (§3.6), payments and "
+              "refunds, months asked to close and closed, and every DLQ, counted per topic and code for finance "
+              "(payloads, which can hold personal data, are not kept).", _by_topic(uow, applied),
+              owns_dead_letters=False, extra_topics=READ[1:] + dlqs,
+              max_bytes=settings.max_record_bytes),
     ]

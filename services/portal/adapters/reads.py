@@ -47,6 +47,12 @@ class Reads:
             f"SELECT coalesce(sum(amount), 0) FROM usage_days WHERE {column} = $1 AND day BETWEEN $2 AND $3 "
             f"AND {self._where(args)}", *args)
 
+    async def last_usage_day(self, balance: asyncpg.Record) -> date | None:
+        column = "partner_id" if balance["kind"] == "partner" else "channel_id"
+        args: list[Any] = [balance["owner_id"]]
+        return await self.conn.fetchval(
+            f"SELECT max(day) FROM usage_days WHERE {column} = $1 AND {self._where(args)}", *args)
+
     async def daily_spend(self, balance: asyncpg.Record, first: date, last: date) -> list[asyncpg.Record]:
         """Spend per day, client and category on these days, for a balance's chart."""
         column = "u.partner_id" if balance["kind"] == "partner" else "u.channel_id"

@@ -32,12 +32,16 @@ async def balance_view(reads: Reads, ctx: Context, owner_id: str) -> dict[str, A
     today = ctx.today()
     first, last = window(today)
     f = forecast(row["amount"], await reads.spend(row, first, last), today)
-    spend = await reads.daily_spend(row, today - timedelta(days=CHART_DAYS - 1), today)
+    # The chart ends today, or on the last day with usage when that was longer ago than the chart spans.
+    last_used = await reads.last_usage_day(row)
+    end = today if last_used is None or last_used > today - timedelta(days=CHART_DAYS) else last_used
+    spend = await reads.daily_spend(row, end - timedelta(days=CHART_DAYS - 1), end)
     by = (lambda r: f"{r['client_name']} · {r['category']}") if row["kind"] == "partner" else (
         lambda r: r["category"])
     return {"balance": row, "forecast": f, "spend": spend, "chart": chart(spend, by),
             "payments": await reads.payments(owner_id), "requests": await reads.topup_requests(owner_id),
-            "events": await reads.events(owner_id), "chart_days": CHART_DAYS}
+            "events": await reads.events(owner_id), "chart_days": CHART_DAYS,
+            "chart_from": end - timedelta(days=CHART_DAYS - 1), "chart_to": end}
 
 
 async def home_view(reads: Reads, ctx: Context, principal: Principal) -> dict[str, Any]:
@@ -49,12 +53,14 @@ async def home_view(reads: Reads, ctx: Context, principal: Principal) -> dict[st
     partner = await reads.partner(principal.id) if principal.kind == "partner" else None
     views = [v for b in balances if (v := await balance_view(reads, ctx, b["owner_id"]))]
     usage = []
+    month = None
     if principal.kind == "client":
-        today = ctx.today()
-        month = today.strftime("%Y-%m")
+        # This month's usage, or that of the last month with usage.
+        last = await reads.conn.fetchval("SELECT max(day) FROM usage_days WHERE client_id = $1", principal.id)
+        month = (last or ctx.today()).strftime("%Y-%m")
         usage = await reads.usage(month, None, None, 100)
     return {"partner": partner, "balances": views, "invoices": invoices, "channels": channels, "clients": clients,
-            "usage": usage, "usage_chart": chart(usage, lambda r: f"{r['channel_id']} · {r['category']}")}
+            "usage": usage, "usage_month": month, "usage_chart": chart(usage, lambda r: f"{r['channel_id']} · {r['category']}")}
 
 
 async def finance_view(reads: Reads, ctx: Context) -> dict[str, Any]:
