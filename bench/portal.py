@@ -29,10 +29,14 @@ import asyncpg
 import typer
 from aiokafka import AIOKafkaProducer
 
+from deploy.stack import kafka, postgres
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from services.portal.domain.keys import new_key
 from shared.kafka import PRODUCER_OPTIONS
 from shared.topics import BALANCE_MOVES, DIRECTORY, MESSAGE_STATUS, RATECARDS, USAGE_DAYS
+
+from ops.lag import consumer_lag
+from services.portal.handlers import OWNED, READ
 
 from .pipeline import Proc, enable_commit_timestamps, log, percentiles, publish
 from .services import RESULTS, env_for, restart_empty
@@ -201,29 +205,36 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
         await until(conn, "SELECT count(*) FROM portal.usage_days", len(days))
         await until(conn, "SELECT count(*) FROM portal.balances WHERE version = 1", len(moves))
         built = time.monotonic() - started
+        while await consumer_lag(s.kafka_bootstrap, {"billing-portal": OWNED + READ}) > 0:
+            await asyncio.sleep(1)  # every record consumed and committed: the consumers are idle
         log(f"read model: {len(channels)} channels, {len(moves)} balances, {len(days)} usage days in {built:.1f} s")
         mix = request_mix(channels, await keys(conn))
         load(port, 50, 5, mix)  # warm-up: connections, caches, the key lookups
         api = []
         for rate in rates:
+            cpu = portal.cpu()
             result = load(port, rate, seconds, mix)
+            result["portal_cpu_ms_per_request"] = round((portal.cpu() - cpu) * 1000 / result["requests"], 2)
             log(f"{rate:.0f} req/s: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, {result['statuses']}")
             api.append(result)
         lag = await lag_run(s, conn, channels, lag_rate, lag_seconds)
         log(f"lag at {lag_rate:.0f} statuses/s: {lag['lag_ms']}")
-        return {"machine_cpus": os.cpu_count(), "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        return {"machine_cpus": os.cpu_count(), "load_average": os.getloadavg(), "at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "channels": len(channels), "balances": len(moves), "usage_days": len(days),
                 "read_model_built_s": round(built, 1), "api": api, "lag": lag}
     finally:
         await conn.close()
         portal.stop()
+        kafka.stop(s)
+        postgres.stop(s)
 
 
 def table(result: dict) -> str:
-    lines = ["| offered (req/s) | requests | p50 ms | p95 ms | p99 ms | max ms | statuses |", "|---|---|---|---|---|---|---|"]
+    lines = ["| offered (req/s) | requests | p50 ms | p95 ms | p99 ms | max ms | portal CPU ms/request | statuses |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in result["api"]:
         lines.append(f"| {r['offered_per_s']} | {r['requests']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
-                     f"{r['max_ms']} | {r['statuses']} |")
+                     f"{r['max_ms']} | {r['portal_cpu_ms_per_request']} | {r['statuses']} |")
     lag = result["lag"]
     lines.append(f"\nread-model lag at {lag['statuses_per_s']} statuses/s ({lag['versions_matched']} versions): "
                  f"{lag['lag_ms']}")

@@ -7,7 +7,7 @@ how far behind the platform it may be.
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 
 from ..domain.principals import Principal
 from . import balances, errors, invoices, usage
@@ -22,6 +22,27 @@ belongs to a partner (itself, its clients, their channels), a client (its own ch
 (everything). Something that belongs to someone else answers 404, exactly like something that does not exist.
 Lists take `limit` (1 to 100) and the opaque `cursor` of the previous page. Errors are
 `{"error": {"code", "message"}}`. Amounts are decimal strings."""
+
+
+class AsOfHeader:
+    """Adds `X-Read-Model-As-Of` to every /v1 answer (a plain ASGI middleware: no per-request task)."""
+
+    def __init__(self, app, as_of) -> None:
+        self.app, self.as_of = app, as_of
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+
+        async def with_header(message) -> None:
+            if message["type"] == "http.response.start":
+                at = self.as_of()
+                value = at.isoformat().replace("+00:00", "Z") if at else ""
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-read-model-as-of", value.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
 
 
 def create_api(ctx: Context, pages: bool = True) -> FastAPI:
@@ -39,14 +60,7 @@ def create_api(ctx: Context, pages: bool = True) -> FastAPI:
     async def me(principal: Annotated[Principal, Depends(authenticated)]) -> Me:
         return Me(kind=principal.kind, id=principal.id)
 
-    @app.middleware("http")
-    async def as_of_header(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path.startswith("/v1/"):
-            as_of = ctx.as_of.value
-            response.headers["X-Read-Model-As-Of"] = as_of.isoformat().replace("+00:00", "Z") if as_of else ""
-        return response
-
+    app.add_middleware(AsOfHeader, as_of=lambda: ctx.as_of.value)
     if pages:
         from ..pages import routes
 
