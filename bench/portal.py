@@ -95,9 +95,16 @@ async def send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -
         await p.stop()
 
 
+async def _count(conn: asyncpg.Connection, sql: str) -> int:
+    try:
+        return await conn.fetchval(sql)
+    except asyncpg.UndefinedTableError:  # the service has not migrated its schema yet
+        return 0
+
+
 async def until(conn: asyncpg.Connection, sql: str, want: int, timeout_s: float = 600) -> float:
     started = time.monotonic()
-    while (got := await conn.fetchval(sql)) < want:
+    while (got := await _count(conn, sql)) < want:
         if time.monotonic() - started > timeout_s:
             raise TimeoutError(f"{sql}: {got} of {want}")
         await asyncio.sleep(0.5)
@@ -215,7 +222,8 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
             cpu = portal.cpu()
             result = load(port, rate, seconds, mix)
             result["portal_cpu_ms_per_request"] = round((portal.cpu() - cpu) * 1000 / result["requests"], 2)
-            log(f"{rate:.0f} req/s: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, {result['statuses']}")
+            log(f"{rate:.0f} req/s: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+                f"{result['portal_cpu_ms_per_request']} ms CPU/request, {result['statuses']}, load {os.getloadavg()[0]:.1f}")
             api.append(result)
         lag = await lag_run(s, conn, channels, lag_rate, lag_seconds)
         log(f"lag at {lag_rate:.0f} statuses/s: {lag['lag_ms']}")

@@ -51,6 +51,8 @@ class Runtime:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.dead_letters: DeadLetterSink | None = None
         self.relay: OutboxRelay | None = None
+        # Replaces asyncpg's session reset on release (see shared.db.create_pool).
+        self.pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -62,7 +64,7 @@ class Runtime:
         applied = await migrate_async(self.settings.db, self.schema, self.migrations)
         if applied:
             self.log.info("migrations applied", schema=self.schema, migrations=applied)
-        self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}")
+        self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}", self.pool_reset)
 
     async def connect_broker(self) -> None:
         """Reach the broker (and log in) before start-up completes: FastStream starts the broker

@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from ..domain.keys import hash_key, looks_like_key
-from ..domain.principals import Principal
+from ..domain.principals import KINDS, Principal
 
 READER_ROLE = "billing_portal_reader"
 
@@ -55,15 +55,31 @@ class AsOf:
         self.value = await self._pool().fetchval("SELECT max(latest_event_at) FROM model_state")
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def principal_transaction(pool: Callable[[], asyncpg.Pool]):
-    """`async with tx(principal) as conn`: one transaction as the reader role, for this principal."""
+    """`async with tx(principal) as conn`: one transaction as the reader role, for this principal.
+
+    BEGIN and the settings go in one round trip (a simple query of two statements: the principal's
+    id is a quoted literal), then the queries, then COMMIT (ROLLBACK on an error)."""
 
     @asynccontextmanager
     async def transaction(principal: Principal) -> AsyncIterator[asyncpg.Connection]:
-        async with pool().acquire() as conn, conn.transaction():
+        if principal.kind not in KINDS:
+            raise ValueError(principal.kind)
+        async with pool().acquire() as conn:
             await conn.execute(
-                "SELECT set_config('role', $1, true), set_config('portal.kind', $2, true), "
-                "set_config('portal.id', $3, true)", READER_ROLE, principal.kind, principal.id or "")
-            yield conn
+                f"BEGIN; SELECT set_config('role', '{READER_ROLE}', true), "
+                f"set_config('portal.kind', '{principal.kind}', true), "
+                f"set_config('portal.id', {_literal(principal.id or '')}, true)")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
 
     return transaction

@@ -11,10 +11,10 @@ from shared.contracts import Account
 from shared.money import plain
 
 from ..adapters import writes
-from ..domain.cursors import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, CursorError, decode_cursor, encode_cursor
+from ..domain.cursors import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, encode_cursor
 from ..domain.forecast import forecast, window
 from ..domain.principals import Principal
-from .context import Context, authenticated, context
+from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
 from .models import Balance, Error, BalanceList, Forecast, TopupRequestIn, TopupRequestOut
 
@@ -39,12 +39,9 @@ def balance_of(row: asyncpg.Record) -> Balance:
 async def list_balances(ctx: Annotated[Context, Depends(context)],
                         principal: Annotated[Principal, Depends(authenticated)],
                         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> BalanceList:
-    try:
-        after = decode_cursor("balances", cursor, 1)[0] if cursor else None
-    except CursorError as exc:
-        raise ApiError(400, "invalid_cursor", str(exc)) from None
+    start = after("balances", cursor, 1)
     async with ctx.session(principal) as reads:
-        rows = await reads.balances(str(after) if after is not None else None, limit + 1)
+        rows = await reads.balances(start[0] if start else None, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return BalanceList(data=[balance_of(r) for r in rows], as_of=ctx.as_of.value,

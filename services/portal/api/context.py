@@ -17,6 +17,7 @@ from shared.settings import PortalSettings
 from ..adapters.reads import Reads
 from ..adapters.sessions import AsOf, Keys, principal_transaction
 from ..adapters.visibility import QueryFilters
+from ..domain.cursors import CursorError, decode_cursor
 from ..domain.links import Signer
 from ..domain.principals import Principal
 from .errors import ApiError
@@ -59,3 +60,13 @@ async def authenticated(request: Request) -> Principal:
     if principal is None:
         raise ApiError(401, "invalid_api_key", "this API key is unknown or revoked")
     return principal
+
+
+def after(kind: str, cursor: str | None, arity: int) -> list | None:
+    """The sort key a list's page starts after, from the previous page's cursor; 400 for a bad one."""
+    if not cursor:
+        return None
+    try:
+        return decode_cursor(kind, cursor, arity)
+    except CursorError as exc:
+        raise ApiError(400, "invalid_cursor", str(exc)) from None

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from shared.contracts.base import Month
 
-from ..domain.cursors import DEFAULT_LIMIT, CursorError, decode_cursor, encode_cursor
+from ..domain.cursors import DEFAULT_LIMIT, encode_cursor
 from ..domain.principals import Principal
 from .balances import Cursor, Limit
-from .context import Context, authenticated, context
+from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
 from .models import Error, InvoiceList
 
@@ -26,12 +26,9 @@ async def list_invoices(ctx: Annotated[Context, Depends(context)],
                         principal: Annotated[Principal, Depends(authenticated)],
                         period: Annotated[Month | None, Query(description="YYYY-MM")] = None,
                         kind: Kind | None = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
-    try:
-        after = tuple(decode_cursor("invoices", cursor, 2)) if cursor else None
-    except CursorError as exc:
-        raise ApiError(400, "invalid_cursor", str(exc)) from None
+    start = after("invoices", cursor, 2)
     async with ctx.session(principal) as reads:
-        rows = await reads.invoices(period, kind, after, limit + 1)  # type: ignore[arg-type]
+        rows = await reads.invoices(period, kind, tuple(start) if start else None, limit + 1)  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor("invoices", [rows[-1]["sort_at"], rows[-1]["invoice_id"]]) if more else None

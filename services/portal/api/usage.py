@@ -9,11 +9,11 @@ from shared.contracts.base import Month
 from shared.money import plain
 
 from ..adapters import writes
-from ..domain.cursors import DEFAULT_LIMIT, CursorError, decode_cursor, encode_cursor
+from ..domain.cursors import DEFAULT_LIMIT, encode_cursor
 from ..domain.principals import Principal
 from ..domain.statement import MarkupError, Statement, UsageAtCost, parse_markup, statement, to_csv
 from .balances import Cursor, Limit
-from .context import Context, authenticated, context
+from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
 from .models import Error, MarkupIn, Markups, StatementLineOut, StatementOut, UsageList, UsageRow
 
@@ -27,13 +27,10 @@ async def list_usage(month: MonthParam, ctx: Annotated[Context, Depends(context)
                      principal: Annotated[Principal, Depends(authenticated)],
                      channel_id: Annotated[str | None, Query(max_length=128)] = None,
                      limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> UsageList:
-    try:
-        after = tuple(decode_cursor("usage", cursor, 3)) if cursor else None
-    except CursorError as exc:
-        raise ApiError(400, "invalid_cursor", str(exc)) from None
+    start = after("usage", cursor, 3)
     month = valid_month(month)
     async with ctx.session(principal) as reads:
-        rows = await reads.usage(month, channel_id, after, limit + 1)  # type: ignore[arg-type]
+        rows = await reads.usage(month, channel_id, tuple(start) if start else None, limit + 1)  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows else None

@@ -94,3 +94,10 @@ def test_a_partner_sees_its_own_rows_a_client_its_own_and_finance_all():
     assert Principal.parse("client:bobCL") == Principal("client", "bobCL")
     with pytest.raises(ValueError):
         Principal.parse("admin:x")
+
+
+def test_a_principal_id_with_a_quote_stays_one_sql_literal():
+    """The id goes into the transaction's first statement quoted, never as SQL."""
+    from services.portal.adapters.sessions import _literal
+
+    assert _literal("O'Brien'); DROP TABLE x; --") == "'O''Brien''); DROP TABLE x; --'"
