@@ -216,7 +216,8 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
             await asyncio.sleep(1)  # every record consumed and committed: the consumers are idle
         log(f"read model: {len(channels)} channels, {len(moves)} balances, {len(days)} usage days in {built:.1f} s")
         mix = request_mix(channels, await keys(conn))
-        load(port, 50, 5, mix)  # warm-up: connections, caches, the key lookups
+        if rates:
+            load(port, 50, 5, mix)  # warm-up: connections, caches, the key lookups
         api = []
         for rate in rates:
             cpu = portal.cpu()
@@ -254,7 +255,7 @@ def main(rates: str = typer.Option("100,250,500,750", help="Request rates of the
          lag_rate: float = typer.Option(3400.0, help="Statuses/s of the lag run (half the end-to-end "
                                         "throughput in docs/benchmarks.md)."),
          lag_seconds: float = typer.Option(30.0, help="Seconds of the lag run.")) -> None:
-    result = asyncio.run(run([float(r) for r in rates.split(",")], seconds, lag_rate, lag_seconds))
+    result = asyncio.run(run([float(r) for r in rates.split(",") if r], seconds, lag_rate, lag_seconds))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "portal.json").write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))

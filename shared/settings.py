@@ -166,7 +166,7 @@ class PortalSettings(ServiceSettings):
     session_ttl_s: int = Field(12 * 3600, description="How long a signed-in browser session lasts.")
     public_url: str = Field("", description="The portal's address in sign-in links (default: http://<host>:<port>).")
     key_cache_s: float = Field(
-        2.0, description="How long an API key's owner is remembered in memory: a revoked key stops working "
+        5.0, description="How long an API key's owner is remembered in memory: a revoked key stops working "
         "within this time.")
     as_of_interval_s: float = Field(0.25, description="How often the read model's time (as_of) is refreshed.")
     max_record_bytes: int = Field(

@@ -1,10 +1,10 @@
 """The portal's Kafka inputs: each batch is applied to the read model one topic at a time.
 
-Two subscribers read every topic the model needs (one consumer each, so
-that the group does not rebalance once per topic at start-up): the internal
-feeds made for the portal, whose dead letters it owns (balance moves, usage
-days, invoice documents, reconciliation runs), and the topics other
-services own (the directory, invoices, balance events, ledger entries,
+Three subscribers read every topic the model needs (one consumer each, so
+that the group does not rebalance once per topic at start-up): balance
+moves alone (a balance is never held up behind other records), the other
+feeds made for the portal, whose dead letters it owns (usage days, invoice
+documents, reconciliation runs), and the topics other services own (the directory, invoices, balance events, ledger entries,
 months, every DLQ), of which a record their owner refuses is skipped here.
 """
 
@@ -41,13 +41,14 @@ def inputs(uow: UnitOfWork, settings: PortalSettings, applied: Callable[[], None
     """`applied` runs after each batch committed."""
     dlqs = tuple(Topic(t.dlq, DLQ_PARTITIONS, False, "original key") for t in ALL_TOPICS if t.has_dlq)
     return [
-        Input(OWNED[0], "The feeds made for the read model: each balance after a move (balance), running usage "
-              "totals per channel, day and category (usage ingest), invoice documents served byte for byte "
-              "(invoicing), reconciliation runs (the reconciler).", _by_topic(uow, applied),
-              extra_topics=OWNED[1:], max_bytes=settings.max_record_bytes),
+        Input(BALANCE_MOVES, "Each balance after a move (balance): alone, so that a backlog of other records "
+              "never delays a balance.", _by_topic(uow, applied), max_bytes=settings.max_record_bytes),
+        Input(OWNED[1], "The other feeds made for the read model: running usage totals per channel, day and "
+              "category (usage ingest), invoice documents served byte for byte (invoicing), reconciliation runs "
+              "(the reconciler).", _by_topic(uow, applied), extra_topics=OWNED[2:],
+              max_bytes=settings.max_record_bytes),
         Input(READ[0], "Who owns what (§3.2), invoices as issued (§3.7), balance events (§3.6), payments and "
               "refunds, months asked to close and closed, and every DLQ, counted per topic and code for finance "
               "(payloads, which can hold personal data, are not kept).", _by_topic(uow, applied),
-              owns_dead_letters=False, extra_topics=READ[1:] + dlqs,
-              max_bytes=settings.max_record_bytes),
+              owns_dead_letters=False, extra_topics=READ[1:] + dlqs, max_bytes=settings.max_record_bytes),
     ]

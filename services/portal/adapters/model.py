@@ -82,7 +82,8 @@ class PostgresModelStore:
         # A balance event read before its balance was known gets its owners now.
         await self.conn.execute(
             """UPDATE balance_events e SET partner_id = b.partner_id, client_id = b.client_id
-               FROM balances b WHERE e.partner_id IS NULL AND b.owner_id = e.owner_id""")
+               FROM balances b WHERE e.partner_id IS NULL AND b.owner_id = e.owner_id
+               AND EXISTS (SELECT 1 FROM balance_events WHERE partner_id IS NULL)""")
 
     async def cancel_channels(self, events: Sequence[ChannelCancelled]) -> None:
         if events:

@@ -110,6 +110,8 @@ CREATE TABLE balance_events (
     requested  numeric(20, 6)
 );
 CREATE INDEX balance_events_owner ON balance_events (owner_id, at);
+-- Events read before their balance: given their partner and client once it is known.
+CREATE INDEX balance_events_unattributed ON balance_events (owner_id) WHERE partner_id IS NULL;
 
 -- Payments and refunds the ledger accepted (billing.internal.ledger-entries.v1).
 CREATE TABLE payments (
