@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, ErrorCode,
                               InvoiceDocument, LedgerClose, LedgerClosed, MonthClose, PartnerUpserted)
 from shared.dead_letters import Accepted, Rejected
+from shared.topics import (BALANCE_EVENTS, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICE_DOCUMENTS, INVOICES,
+                           LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES, RECONCILIATION, USAGE_DAYS)
 
 from .ports import UnitOfWork
 
@@ -30,18 +32,18 @@ async def apply(uow: UnitOfWork, topic: str, accepted: Sequence[Accepted]) -> li
     refused: list[Rejected] = []
     async with uow() as store:
         messages = [a.message for a in accepted]
-        if topic == "billing.directory.v1":
+        if topic == DIRECTORY.name:
             await store.upsert_partners([m for m in messages if isinstance(m, PartnerUpserted)])
             await store.upsert_clients([m for m in messages if isinstance(m, ClientUpserted)])
             await store.upsert_channels([m for m in messages if isinstance(m, ChannelAdded)])
             await store.cancel_channels([m for m in messages if isinstance(m, ChannelCancelled)])
-        elif topic == "billing.internal.balance-moves.v1":
+        elif topic == BALANCE_MOVES.name:
             await store.move_balances(messages)
-        elif topic == "billing.internal.usage-days.v1":
+        elif topic == USAGE_DAYS.name:
             await store.add_usage_days(messages)
-        elif topic == "billing.invoices.v1":
+        elif topic == INVOICES.name:
             await store.add_invoices([(a.message, a.record.value) for a in accepted])
-        elif topic == "billing.internal.invoice-documents.v1":
+        elif topic == INVOICE_DOCUMENTS.name:
             good = []
             for a in accepted:
                 why = document_refusal(a.message)
@@ -50,24 +52,24 @@ async def apply(uow: UnitOfWork, topic: str, accepted: Sequence[Accepted]) -> li
                 else:
                     good.append(a.message)
             await store.add_documents(good)
-        elif topic == "billing.balance-events.v1":
+        elif topic == BALANCE_EVENTS.name:
             await store.add_balance_events(messages)
-        elif topic == "billing.internal.ledger-entries.v1":
+        elif topic == LEDGER_ENTRIES.name:
             await store.add_ledger_entries(messages)
-        elif topic == "billing.commands.v1":
+        elif topic == COMMANDS.name:
             for a in accepted:
                 if isinstance(a.message, MonthClose):
                     await store.note_months(a.message.month, "requested_at", _latest([a]))
-        elif topic == "billing.internal.ledger-close.v1":
+        elif topic == LEDGER_CLOSE.name:
             for m in messages:
                 if isinstance(m, LedgerClose):
                     await store.note_months(m.month, "ledger_close_at", _latest(accepted))
-        elif topic == "billing.internal.ledger-closed.v1":
+        elif topic == LEDGER_CLOSED.name:
             for a in accepted:
                 if isinstance(a.message, LedgerClosed):
                     await store.note_months(a.message.month, "ledger_closed_at", _latest([a]), a.message.balances)
                 assert isinstance(a.message, (LedgerClosed, BalanceClosing))
-        elif topic == "billing.internal.reconciliation.v1":
+        elif topic == RECONCILIATION.name:
             await store.add_reconciliation(messages)
         elif topic.endswith(".dlq"):
             await store.add_dead_letters([(a.record.topic, a.message) for a in accepted])
