@@ -5,10 +5,12 @@ from .world import read_model
 
 
 @pytest.fixture(scope="module")
-async def world(stack):
-    """One read model for a module's tests (its own database: the schema is global to it)."""
+async def world(stack, request):
+    """One read model for a module's tests, in a database of its own (the schema is global to it). A
+    module may fix its ids' prefix (`WORLD_TAG`) so that what it renders is the same on every run."""
     import uuid
 
-    tag = uuid.uuid4().hex[:6]
-    async with database_of_its_own(stack, f"portal_{tag}") as endpoints, read_model(endpoints.db, tag) as w:
+    unique = uuid.uuid4().hex[:6]
+    tag = getattr(request.module, "WORLD_TAG", unique)
+    async with database_of_its_own(stack, f"portal_{unique}") as endpoints, read_model(endpoints.db, tag) as w:
         yield w

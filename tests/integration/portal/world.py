@@ -8,6 +8,7 @@ of them; and an API key per partner, per client and for finance.
 import base64
 import hashlib
 import json
+import zlib
 from datetime import UTC, datetime
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -128,7 +129,7 @@ class World:
 
 
 def invoice(invoice_id: str, n: int, pid: str, cl: str, ch: str, p: dict, recipient: dict) -> dict[str, Any]:
-    return {"invoice_id": invoice_id, "number": f"INV-2026-{abs(hash(invoice_id)) % 900000 + 100000}",
+    return {"invoice_id": invoice_id, "number": f"INV-2026-{zlib.crc32(invoice_id.encode()) % 900000 + 100000}",
             "kind": "license" if p["model"] == "direct_paid" else "subscription", "billing_model": p["model"],
             "recipient": {**recipient, "name": "Someone", "country": "DE", "vat_id": None},
             "partner_id": pid, "client_id": cl if p["model"] == "direct_paid" else None,
