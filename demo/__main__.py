@@ -18,20 +18,24 @@ from rich.console import Console
 from rich.table import Table
 
 from ops.lag import consumer_lag
-from ops.reconcile import in_flight, reconcile
+from ops.cli.keys import link_for
+from ops.reconcile import in_flight, publish_result, reconcile
+from services.portal.domain.principals import Principal
 from services.invoicing.render import text
 from shared.contracts import Invoice
 from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import (BALANCE_EVENTS, COMMANDS, DIRECTORY, LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES,
-                           MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED)
+from shared.topics import (BALANCE_EVENTS, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSE,
+                           LEDGER_CLOSED, LEDGER_ENTRIES, MESSAGE_STATUS, PAYMENTS, RATECARDS, TOPUP_REQUESTS,
+                           USAGE_DAYS, USAGE_PRICED)
 
 from . import month
 
 # Wide enough for the tables and invoices when the output is a file or a pipe, not a terminal.
 console = Console(width=max(Console().width, 120))
 GROUPS = {"billing-usage-ingest": (MESSAGE_STATUS, DIRECTORY, RATECARDS),
-          "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE),
-          "billing-invoicing": (COMMANDS, DIRECTORY, LEDGER_ENTRIES, LEDGER_CLOSED)}
+          "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE, TOPUP_REQUESTS),
+          "billing-invoicing": (COMMANDS, DIRECTORY, LEDGER_ENTRIES, LEDGER_CLOSED),
+          "billing-portal": (DIRECTORY, BALANCE_MOVES, USAGE_DAYS, INVOICES, BALANCE_EVENTS, LEDGER_ENTRIES)}
 OWNERS = ("acmePA", "globexCH0007", "globexCH0008", "globexCH0009", "globexCH0010")
 
 
@@ -123,6 +127,9 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
             console.print(f"{'[green]ok[/]  ' if c.ok else '[red]FAIL[/]'} {c.name}")
             for p in c.problems[:10]:
                 console.print(f"       {p}")
+        await publish_result(checks, kafka)  # for the portal's finance view
+        await settle(kafka.bootstrap_servers, conn, "Bringing the portal up to date")
+        show_portal_links()
         return 0 if all(c.ok for c in checks) else 1
     finally:
         await producer.stop()
@@ -170,6 +177,19 @@ async def show_invoices(conn: asyncpg.Connection) -> None:
                       f"{len(mine)} invoices")
         for invoice in mine:
             console.print(text(invoice), highlight=False, markup=False, soft_wrap=True)
+
+
+PORTAL_PRINCIPALS = [Principal("partner", "acmePA"), Principal("partner", "globexPA"),
+                     *(Principal("client", c) for c in ("bobCL", "carlaCL", "initechCL", "umbrellaCL")),
+                     Principal("finance")]
+
+
+def show_portal_links() -> None:
+    """A sign-in link for each demo partner and client and for finance (valid for 15 minutes; make new
+    ones with `billing portal link`)."""
+    console.rule("[bold]The portal: open a link to sign in")
+    for principal in PORTAL_PRINCIPALS:
+        console.print(f"{principal.label:>20}  {link_for(principal)}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -31,6 +31,10 @@ fi
 [ -n "$PYTHON" ] || die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)."
 
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
+# The portal's browser test drives Debian's Chromium (Playwright without a browser download); its
+# statement PDFs use WeasyPrint, which needs Pango.
+[ -x /usr/bin/chromium ] || apt_install chromium
+ldconfig -p 2>/dev/null | grep -q libpango-1.0 || apt_install libpango-1.0-0 libpangoft2-1.0-0
 command -v mvn >/dev/null || apt_install maven
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${BILLING_STACK_PG_BIN:-}" ] \
     || apt_install postgresql

@@ -23,10 +23,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import uuid
+from datetime import UTC, datetime
+
 import asyncpg
 import typer
+from aiokafka import AIOKafkaProducer
 
-from shared.settings import DatabaseSettings
+from shared.contracts import CheckResult, ReconciliationRan, encode
+from shared.kafka import client_options
+from shared.settings import DatabaseSettings, KafkaSettings
+from shared.topics import RECONCILIATION
 
 
 @dataclass
@@ -144,10 +151,31 @@ async def reconcile(db: DatabaseSettings, settle_s: float, min_age_s: float = 0.
         await conn.close()
 
 
+def result_of(checks: list[Check], ran_at: datetime | None = None) -> ReconciliationRan:
+    """A run as the portal's finance view reads it (billing.internal.reconciliation.v1)."""
+    return ReconciliationRan(run_id=str(uuid.uuid4()), ran_at=ran_at or datetime.now(UTC), checks=[
+        CheckResult(name=c.name, ok=c.ok, problems=len(c.problems), examples=[p[:512] for p in c.problems[:5]])
+        for c in checks])
+
+
+async def publish_result(checks: list[Check], kafka: KafkaSettings) -> None:
+    """Publish a run's result (acks=all, idempotent), keyed so that runs stay in order."""
+    producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **client_options(kafka))
+    await producer.start()
+    try:
+        await producer.send_and_wait(RECONCILIATION.name, encode(result_of(checks)), key=RECONCILIATION.key.encode())
+    finally:
+        await producer.stop()
+
+
 def main(settle: float = typer.Option(30.0, help="Seconds to let in-flight work land before judging."),
-         as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+         publish: bool = typer.Option(False, "--publish", help="Also publish the result for the portal's "
+                                      "finance view (billing.internal.reconciliation.v1; BILLING_KAFKA_*).")) -> None:
     """Check the invariants of money on the live system; exit 1 naming what is wrong."""
     checks = asyncio.run(reconcile(DatabaseSettings(), settle))
+    if publish:
+        asyncio.run(publish_result(checks, KafkaSettings()))
     if as_json:
         typer.echo(json.dumps([{"check": c.name, "ok": c.ok, "problems": c.problems} for c in checks], indent=2))
     else:

@@ -26,9 +26,9 @@ import typer
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from shared.logging import configure_logging, get_logger
-from shared.settings import DatabaseSettings
+from shared.settings import DatabaseSettings, KafkaSettings
 
-from .reconcile import Check, reconcile
+from .reconcile import Check, publish_result, reconcile
 
 log = get_logger("reconciler", service="reconciler")
 
@@ -59,7 +59,9 @@ class ReconcileMetrics:
         self.last_run.set_to_current_time()
 
 
-async def run_once(metrics: ReconcileMetrics, db: DatabaseSettings, min_age_s: float) -> list[Check] | None:
+async def run_once(metrics: ReconcileMetrics, db: DatabaseSettings, min_age_s: float,
+                   kafka: KafkaSettings | None = None) -> list[Check] | None:
+    """With `kafka`, the result is also published for the portal's finance view."""
     started = time.monotonic()
     try:
         checks = await reconcile(db, settle_s=0.0, min_age_s=min_age_s)
@@ -67,6 +69,11 @@ async def run_once(metrics: ReconcileMetrics, db: DatabaseSettings, min_age_s: f
         metrics.failures.inc()
         log.exception("reconciliation could not run")
         return None
+    if kafka is not None:
+        try:
+            await publish_result(checks, kafka)
+        except Exception:  # the metrics stand on their own; the next run publishes again
+            log.exception("reconciliation result could not be published")
     metrics.record(checks, time.monotonic() - started)
     for c in checks:
         if not c.ok:
@@ -75,22 +82,25 @@ async def run_once(metrics: ReconcileMetrics, db: DatabaseSettings, min_age_s: f
     return checks
 
 
-async def loop(metrics: ReconcileMetrics, db: DatabaseSettings, interval_s: float, min_age_s: float) -> None:
+async def loop(metrics: ReconcileMetrics, db: DatabaseSettings, interval_s: float, min_age_s: float,
+               kafka: KafkaSettings | None = None) -> None:
     while True:
-        await run_once(metrics, db, min_age_s)
+        await run_once(metrics, db, min_age_s, kafka)
         await asyncio.sleep(interval_s)
 
 
 def main(port: int = typer.Option(9108, help="Port of /metrics."),
          host: str = typer.Option("0.0.0.0", help="Bind address of /metrics."),
          interval: float = typer.Option(300.0, help="Seconds between runs."),
-         min_age: float = typer.Option(300.0, help="Judge only charges at least this many seconds old.")) -> None:
+         min_age: float = typer.Option(300.0, help="Judge only charges at least this many seconds old."),
+         publish: bool = typer.Option(False, "--publish", help="Publish each run's result for the portal's "
+                                      "finance view (billing.internal.reconciliation.v1; BILLING_KAFKA_*).")) -> None:
     """Reconcile every INTERVAL seconds and serve the result on /metrics."""
     configure_logging()
     metrics = ReconcileMetrics()
     start_http_server(port, addr=host, registry=metrics.registry)
     log.info("reconciler serving", port=port, interval_s=interval, min_age_s=min_age)
-    asyncio.run(loop(metrics, DatabaseSettings(), interval, min_age))
+    asyncio.run(loop(metrics, DatabaseSettings(), interval, min_age, KafkaSettings() if publish else None))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from shared.contracts import adapter_for
 from services.asyncapi_html import render_page
 from services.balance.app import create_app as balance_app
 from services.invoicing.app import create_app as invoicing_app
+from services.portal.app import create_app as portal_app
 from services.usage_ingest.app import create_app as usage_ingest_app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
@@ -27,12 +28,19 @@ FACTORIES: dict[str, Callable[[], AsgiFastStream]] = {
     "usage-ingest": usage_ingest_app,
     "balance": balance_app,
     "invoicing": invoicing_app,
+    "portal": portal_app,  # type: ignore[dict-item]  (its frame's broker and schema are the AsyncAPI app's)
 }
 
 
 def document(factory: Callable[[], AsgiFastStream]) -> dict[str, Any]:
-    doc = with_contract_payloads(factory().schema.to_specification().to_jsonable())
+    doc = with_contract_payloads(same_names(factory().schema.to_specification().to_jsonable()))
     return with_asyncapi_discriminators(doc, doc["components"]["schemas"])
+
+
+def same_names(doc: dict[str, Any]) -> dict[str, Any]:
+    """Name every consumed channel `<topic>:consume`. A subscriber of several topics cannot take a
+    title per topic, so FastStream names its channels after the function (`<topic>:Consume`)."""
+    return json.loads(json.dumps(doc).replace(":Consume", ":consume"))
 
 
 def with_contract_payloads(doc: dict[str, Any]) -> dict[str, Any]:

@@ -70,26 +70,25 @@ class Input:
     description: str
     process: Process = validate_only
     owns_dead_letters: bool = True
+    # A larger input limit than the Kafka settings' (invoice documents carry whole PDFs).
+    max_bytes: int | None = None
+    # More topics read by the same subscriber: one consumer (one group member) for many small
+    # topics keeps a group from rebalancing once per member at start-up (the portal reads 20).
+    extra_topics: tuple[Topic, ...] = ()
 
 
 def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSettings, group_id: str,
                       sink: DeadLetterSink, metrics: ServiceMetrics) -> None:
     """Register a batch subscriber of `spec.topic` that screens, processes, dead-letters, then commits."""
     topic, process = spec.topic, spec.process
+    max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
     topic_label = (metrics.service, topic.name)
 
-    @broker.subscriber(
-        topic.name, group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest", max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
-        max_poll_interval_ms=600_000, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
-        title=f"{topic.name}:consume", description=spec.description,
-    )
-    async def handle(message: KafkaMessage) -> None:
+    async def consume(message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
         started = time.perf_counter()
         try:
-            accepted, rejected = screen(records, settings.kafka.max_message_bytes)
+            accepted, rejected = screen(records, max_bytes)
             refused = await process(accepted)
             if not spec.owns_dead_letters:
                 metrics.skipped.labels(*topic_label).inc(len(rejected))
@@ -106,4 +105,14 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
             raise
         metrics.batch_size.labels(*topic_label).observe(len(records))
         metrics.batch_seconds.labels(*topic_label).observe(time.perf_counter() - started)
+
+    # A title names one channel `<topic>:consume`; a subscriber of several topics gets one channel per
+    # topic, which FastStream names after the function (services/asyncapi.py writes them the same way).
+    broker.subscriber(
+        topic.name, *(t.name for t in spec.extra_topics), group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest", max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
+        max_poll_interval_ms=600_000, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
+        title=None if spec.extra_topics else f"{topic.name}:consume", description=spec.description,
+    )(consume)
 

@@ -8,6 +8,7 @@ use asyncpg.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -49,9 +50,12 @@ async def migrate_async(db: DatabaseSettings, schema: str, migrations: Path) -> 
     return await asyncio.to_thread(migrate, db, schema, migrations)
 
 
-async def create_pool(db: DatabaseSettings, schema: str, application_name: str) -> asyncpg.Pool:
-    """A pool whose connections see only `schema` (and public) by default."""
+async def create_pool(db: DatabaseSettings, schema: str, application_name: str,
+                      reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> asyncpg.Pool:
+    """A pool whose connections see only `schema` (and public) by default. `reset` replaces asyncpg's
+    session reset on release (a round trip) for a service that keeps no session state."""
     pool = await asyncpg.create_pool(
+        reset=reset,
         host=db.host, port=db.port, database=db.name, user=db.user,
         password=db.password.get_secret_value(),
         min_size=db.pool_min, max_size=db.pool_max,

@@ -51,6 +51,8 @@ class Runtime:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.dead_letters: DeadLetterSink | None = None
         self.relay: OutboxRelay | None = None
+        # Replaces asyncpg's session reset on release (see shared.db.create_pool).
+        self.pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -62,7 +64,7 @@ class Runtime:
         applied = await migrate_async(self.settings.db, self.schema, self.migrations)
         if applied:
             self.log.info("migrations applied", schema=self.schema, migrations=applied)
-        self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}")
+        self._pool = await create_pool(self.settings.db, self.schema, f"billing-{self.name}", self.pool_reset)
 
     async def connect_broker(self) -> None:
         """Reach the broker (and log in) before start-up completes: FastStream starts the broker
@@ -176,12 +178,14 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     settings = runtime.settings
     group_id = getattr(settings, "group_id", f"billing-{runtime.name}")
     sink = runtime.dead_letters = DeadLetterSink(
-        runtime.broker, [i.topic for i in inputs if i.owns_dead_letters], runtime.metrics)
+        runtime.broker, [t for i in inputs if i.owns_dead_letters for t in (i.topic, *i.extra_topics)],
+        runtime.metrics)
     for spec in inputs:
         subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
                           sink=sink, metrics=runtime.metrics)
     if settings.lag_interval_s > 0:
-        lag = LagMonitor(settings.kafka, group_id, [i.topic.name for i in inputs], runtime.metrics)
+        lag = LagMonitor(settings.kafka, group_id, [t.name for i in inputs for t in (i.topic, *i.extra_topics)],
+                         runtime.metrics)
         runtime.every("consumer lag", settings.lag_interval_s, lag.update)
         runtime.close_on_stop(lag.close)
     return build_app(runtime, title, description, on_started)

@@ -150,3 +150,28 @@ class InvoicingSettings(ServiceSettings):
     balance_group_id: str = Field(
         "billing-balance", description="Balance's consumer group: a close waits until it has debited "
         "that usage and taken the payments published before the close.")
+
+
+class PortalSettings(ServiceSettings):
+    """The portal and its HTTP API (`BILLING_PORTAL_*`)."""
+
+    model_config = _config("BILLING_PORTAL_")
+
+    http_port: int = Field(8084, description="Port of the API (/v1), the pages, /health/* and /metrics.")
+    group_id: str = Field("billing-portal", description="Kafka consumer group of the read model.")
+    link_secret: SecretStr = Field(
+        SecretStr("billing-local-portal-link-secret"),
+        description="Signs sign-in links and session cookies; set a long random one in production.")
+    link_ttl_s: int = Field(900, description="How long a sign-in link can be used.")
+    session_ttl_s: int = Field(12 * 3600, description="How long a signed-in browser session lasts.")
+    public_url: str = Field("", description="The portal's address in sign-in links (default: http://<host>:<port>).")
+    key_cache_s: float = Field(
+        5.0, description="How long an API key's owner is remembered in memory: a revoked key stops working "
+        "within this time.")
+    as_of_interval_s: float = Field(0.25, description="How often the read model's time (as_of) is refreshed.")
+    max_record_bytes: int = Field(
+        8 * 1024 * 1024, description="Largest record the read model takes: invoice documents carry whole PDFs "
+        "and a large partner's invoice can exceed the 64 KiB limit of the services' inputs.")
+    low_days: int = Field(7, description="Finance lists a balance as low when the forecast reaches zero within "
+                          "this many days, or it is below its auto-renewal threshold.")
+    cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only (set behind TLS).")

@@ -49,9 +49,19 @@ LEDGER_CLOSED = Topic("billing.internal.ledger-closed.v1", 1, False, "month", ha
 # Internal: every stored invoice document (PDF/A-3, CII, XRechnung), for those that serve them.
 INVOICE_DOCUMENTS = Topic("billing.internal.invoice-documents.v1", 6, False, "invoice id", has_dlq=True)
 
+# Internal, for the portal's read model: one compact record per balance (per channel, day and
+# category) and batch, never per message (shared/contracts/balance_moves.py, usage_days.py).
+BALANCE_MOVES = Topic("billing.internal.balance-moves.v1", 6, False, "balance id", has_dlq=True)
+USAGE_DAYS = Topic("billing.internal.usage-days.v1", 6, False, "channel id", has_dlq=True)
+# Internal: top-ups asked for in the portal, announced by balance as topup.requested.
+TOPUP_REQUESTS = Topic("billing.internal.topup-requests.v1", 3, False, "balance id", has_dlq=True)
+# Internal: each reconciliation run's result, for the finance view. One partition: runs in order.
+RECONCILIATION = Topic("billing.internal.reconciliation.v1", 1, False, "reconciliation", has_dlq=True)
+
 INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
 ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED, LEDGER_ENTRIES,
-                                 LEDGER_CLOSE, LEDGER_CLOSED)
+                                 LEDGER_CLOSE, LEDGER_CLOSED, INVOICE_DOCUMENTS, BALANCE_MOVES, USAGE_DAYS,
+                                 TOPUP_REQUESTS, RECONCILIATION)
 
 DLQ_PARTITIONS = 1
 

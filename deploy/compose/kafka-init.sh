@@ -15,16 +15,23 @@ scram() {  # principal password
 scram usage-ingest "$KAFKA_PASSWORD_USAGE_INGEST"
 scram balance "$KAFKA_PASSWORD_BALANCE"
 scram invoicing "$KAFKA_PASSWORD_INVOICING"
+scram portal "$KAFKA_PASSWORD_PORTAL"
+scram reconciler "$KAFKA_PASSWORD_RECONCILER"
 
 for spec in \
     wa.message-status.v1:12 billing.directory.v1:3 billing.ratecards.v1:1 billing.payments.v1:6 \
     billing.commands.v1:1 billing.balance-events.v1:6 billing.invoices.v1:6 \
     billing.internal.usage-priced.v1:12 billing.internal.ledger-entries.v1:6 \
     billing.internal.ledger-close.v1:1 billing.internal.ledger-closed.v1:1 \
-    wa.message-status.v1.dlq:1 billing.directory.v1.dlq:1 billing.ratecards.v1.dlq:1 \
-    billing.payments.v1.dlq:1 billing.commands.v1.dlq:1 billing.internal.usage-priced.v1.dlq:1 \
-    billing.internal.ledger-entries.v1.dlq:1 billing.internal.ledger-close.v1.dlq:1 \
-    billing.internal.ledger-closed.v1.dlq:1; do
+    billing.internal.invoice-documents.v1:6 billing.internal.balance-moves.v1:6 \
+    billing.internal.usage-days.v1:6 billing.internal.topup-requests.v1:3 \
+    billing.internal.reconciliation.v1:1 wa.message-status.v1.dlq:1 billing.directory.v1.dlq:1 \
+    billing.ratecards.v1.dlq:1 billing.payments.v1.dlq:1 billing.commands.v1.dlq:1 \
+    billing.internal.usage-priced.v1.dlq:1 billing.internal.ledger-entries.v1.dlq:1 \
+    billing.internal.ledger-close.v1.dlq:1 billing.internal.ledger-closed.v1.dlq:1 \
+    billing.internal.invoice-documents.v1.dlq:1 billing.internal.balance-moves.v1.dlq:1 \
+    billing.internal.usage-days.v1.dlq:1 billing.internal.topup-requests.v1.dlq:1 \
+    billing.internal.reconciliation.v1.dlq:1; do
     "$KAFKA/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
         --topic "${spec%%:*}" --partitions "${spec##*:}" --replication-factor 1
 done

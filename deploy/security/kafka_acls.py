@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import BalanceSettings, InvoicingSettings, ServiceSettings, UsageIngestSettings
-from shared.topics import DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
+from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
+from shared.topics import (DIRECTORY, INVOICE_DOCUMENTS, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
+                           USAGE_PRICED)
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE / "kafka-acls.md"
@@ -36,6 +37,7 @@ SERVICES: dict[str, type[ServiceSettings]] = {
     "usage-ingest": UsageIngestSettings,
     "balance": BalanceSettings,
     "invoicing": InvoicingSettings,
+    "portal": PortalSettings,
 }
 
 
@@ -63,10 +65,22 @@ def _invoicing_extra(settings: ServiceSettings) -> list[tuple[str, str, str, str
         ("GROUP", settings.balance_group_id, "DESCRIBE", why)]
 
 
+def _invoicing_documents(settings: ServiceSettings) -> list[tuple[str, str, str, str]]:
+    # Invoicing publishes the invoice documents (issue 13, merged separately): until its publisher is
+    # in the code, the grant is declared here so that the topic has its one writer.
+    return [*_invoicing_extra(settings), ("TOPIC", INVOICE_DOCUMENTS.name, "WRITE", "publishes")]
+
+
 # What a service does with Kafka outside its FastStream subscribers and publishers. (Usage
 # ingest re-reads held statuses from wa.message-status.v1 without a group: its READ covers it.)
 EXTRA: dict[str, Callable[[ServiceSettings], list[tuple[str, str, str, str]]]] = {
-    "invoicing": _invoicing_extra,
+    "invoicing": _invoicing_documents,
+}
+
+# Principals of tools that are not services (no FastStream app to read their grants off).
+TOOLS: dict[str, list[tuple[str, str, str, str]]] = {
+    "reconciler": [("TOPIC", RECONCILIATION.name, "WRITE",
+                    "publishes each reconciliation's result (ops/reconcile_metrics.py, the finance view)")],
 }
 
 
@@ -75,6 +89,8 @@ def _factory(service: str) -> Callable[[ServiceSettings], object]:
         from services.usage_ingest.app import create_app
     elif service == "balance":
         from services.balance.app import create_app
+    elif service == "portal":
+        from services.portal.app import create_app
     else:
         from services.invoicing.app import create_app
     return create_app  # type: ignore[return-value]
@@ -99,8 +115,13 @@ def service_acls(service: str, settings: ServiceSettings | None = None) -> list[
     return sorted(Acl(principal, *key, why=why) for key, why in grants.items())
 
 
+def tool_acls(tool: str) -> list[Acl]:
+    return sorted(Acl(f"User:{tool}", *grant[:3], why=grant[3]) for grant in TOOLS[tool])
+
+
 def all_acls() -> list[Acl]:
-    return [acl for service in SERVICES for acl in service_acls(service)]
+    return [acl for service in SERVICES for acl in service_acls(service)] + [
+        acl for tool in TOOLS for acl in tool_acls(tool)]
 
 
 # --- for people and operators ---------------------------------------------------------------
@@ -116,7 +137,7 @@ def markdown(acls: Sequence[Acl]) -> str:
         "Consumer group names are the defaults (`BILLING_<SERVICE>_GROUP_ID`).",
         "",
     ]
-    for service in SERVICES:
+    for service in [*SERVICES, *TOOLS]:
         mine = [a for a in acls if a.principal == f"User:{service}"]
         lines += [f"## `User:{service}`", "", "| resource | name | operation | why |", "|---|---|---|---|"]
         lines += [f"| {a.resource_type.lower()} | `{a.name}` | {a.operation} | {a.why} |" for a in mine]

@@ -11,6 +11,9 @@
 --   billing_usage_ingest  owns schema usage_ingest  (services/usage_ingest)
 --   billing_balance       owns schema balance       (services/balance)
 --   billing_invoicing     owns schema invoicing     (services/invoicing)
+--   billing_portal        owns schema portal        (services/portal)
+--   billing_portal_reader owns nothing, no BYPASSRLS, no login: the portal's API runs each request's
+--                         transaction as it (row-level security; services/portal/migrations/0003)
 --   billing_reconcile     reads every table of the three, writes nothing (ops/reconcile.py)
 --
 -- The services never read each other's schema (balance and invoicing meet through Kafka:
@@ -23,7 +26,8 @@ DECLARE
 BEGIN
     FOR svc IN SELECT * FROM (VALUES ('billing_usage_ingest', 'usage_ingest'),
                                      ('billing_balance', 'balance'),
-                                     ('billing_invoicing', 'invoicing')) AS t(role, schema)
+                                     ('billing_invoicing', 'invoicing'),
+                                     ('billing_portal', 'portal')) AS t(role, schema)
     LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = svc.role) THEN
             EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', svc.role);
@@ -51,6 +55,11 @@ BEGIN
                            svc.schema, obj.relname, svc.role);
         END LOOP;
     END LOOP;
+
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'billing_portal_reader') THEN
+        CREATE ROLE billing_portal_reader NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
+    END IF;
+    GRANT billing_portal_reader TO billing_portal;
 
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'billing_reconcile') THEN
         CREATE ROLE billing_reconcile LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;

@@ -13,7 +13,7 @@ from .process import StackError, port_is_open
 from .settings import StackSettings
 from .topics import ensure_topics
 
-app = typer.Typer(help="The local stack: Kafka (KRaft), PostgreSQL and the three billing services.",
+app = typer.Typer(help="The local stack: Kafka (KRaft), PostgreSQL and the four billing services.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -43,7 +43,7 @@ def stop_all(s: StackSettings) -> None:
 @app.command()
 def start(
     with_services: Annotated[bool, typer.Option("--services/--no-services",
-                                                help="Also start the three services.")] = True,
+                                                help="Also start the four services.")] = True,
 ) -> None:
     """Start everything (idempotent): Kafka, PostgreSQL, topics, then the services."""
     s = StackSettings()

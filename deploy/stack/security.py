@@ -31,9 +31,9 @@ ADMIN = "admin"
 
 
 def principals() -> list[str]:
-    from deploy.security.kafka_acls import SERVICES
+    from deploy.security.kafka_acls import SERVICES, TOOLS
 
-    return [ADMIN, *SERVICES]
+    return [ADMIN, *SERVICES, *TOOLS]
 
 
 def enabled(s: StackSettings) -> bool:

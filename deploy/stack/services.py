@@ -1,4 +1,4 @@
-"""The three services as background processes of the local stack."""
+"""The four services as background processes of the local stack."""
 
 import os
 import sys
@@ -7,7 +7,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import BalanceSettings, InvoicingSettings, ServiceSettings, UsageIngestSettings
+from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
 
 from . import security
 from .process import StackError, port_is_open, read_pid, spawn, stop_pid, wait_until
@@ -31,6 +31,7 @@ SERVICES = (
     Service("usage-ingest", "services.usage_ingest", UsageIngestSettings),
     Service("balance", "services.balance", BalanceSettings),
     Service("invoicing", "services.invoicing", InvoicingSettings),
+    Service("portal", "services.portal", PortalSettings),
 )
 
 

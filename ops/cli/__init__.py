@@ -11,7 +11,7 @@ import typer
 from deploy.stack.cli import app as stack_app
 from ops.reconcile import main as reconcile_main
 
-from . import deadletters, directory, invoices, money, ratecards
+from . import deadletters, directory, invoices, keys, money, ratecards
 
 EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/operations.md has them all):
 
@@ -41,6 +41,10 @@ EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/o
 
 * `billing deadletters replay billing.payments.v1 --offset 12` (republishes the original record; twice is harmless)
 
+* `billing keys create --partner acmePA` (the API key, once, on the last line) · `billing keys revoke KEY`
+
+* `billing portal link --client bobCL` (a short-lived sign-in link)
+
 * `billing reconcile`
 """
 
@@ -59,6 +63,8 @@ app.add_typer(ratecards.app, name="ratecards")
 app.add_typer(money.app, name="money")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(deadletters.app, name="deadletters")
+app.add_typer(keys.app, name="keys")
+app.add_typer(keys.portal_app, name="portal")
 app.command("reconcile", help="Check the invariants of money on the live system; exit 1 naming what is "
             "wrong.")(reconcile_main)
 

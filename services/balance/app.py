@@ -8,10 +8,10 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.contracts import BalanceEvent, LedgerClosedEvent, LedgerEntry
+from shared.contracts import BalanceEvent, BalanceMoved, LedgerClosedEvent, LedgerEntry
 from shared.service import Runtime, build_service
 from shared.settings import BalanceSettings
-from shared.topics import BALANCE_EVENTS, LEDGER_CLOSED, LEDGER_ENTRIES
+from shared.topics import BALANCE_EVENTS, BALANCE_MOVES, LEDGER_CLOSED, LEDGER_ENTRIES
 
 from . import handlers, service
 from .adapters.postgres import unit_of_work
@@ -27,6 +27,7 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
         (BALANCE_EVENTS, BalanceEvent, "Low, top-up requested, depleted and restored balances (CONTRACT.md §3.6)."),
         (LEDGER_ENTRIES, LedgerEntry, "Payments and refunds the ledger accepted, for invoicing."),
         (LEDGER_CLOSED, LedgerClosedEvent, "Each balance's closing of a booking month, then the close's end marker."),
+        (BALANCE_MOVES, BalanceMoved, "Each balance's amount after a transaction moved it (the portal's read model)."),
     ])
 
     async def retry_held() -> None:

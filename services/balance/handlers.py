@@ -7,7 +7,7 @@ from shared.consumer import Input
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
 from shared.published import log_usage_lines
-from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, USAGE_PRICED
+from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
 
 from . import service
 from .ports import UnitOfWork
@@ -50,6 +50,11 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
         await flush()
         return []
 
+    async def topups(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await service.request_topups(uow, accepted, clock())
+        await flush()
+        return refused
+
     return [
         Input(USAGE_PRICED, "Priced usage from usage ingest: one debit per charged message, keyed by "
               "balance.", usage),
@@ -58,4 +63,5 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
         Input(DIRECTORY, "Partners and channels (§3.2): which balances exist, their auto-renewal, what "
               "pauses with them.", directory, owns_dead_letters=False),
         Input(LEDGER_CLOSE, "Close a booking month (from invoicing, after its barrier).", close),
+        Input(TOPUP_REQUESTS, "Top-ups asked for in the portal, announced as topup.requested (§3.6).", topups),
     ]

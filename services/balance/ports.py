@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted
+from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted, TopupRequest
 from shared.outbox import OutboxRecord
 
 from .domain.ledger import BalanceState, Entry
@@ -58,6 +58,12 @@ class BalanceStore(Protocol):
 
     async def save_balances(self, states: Sequence[BalanceState]) -> None:
         """Store amounts, pending top-ups and event counters."""
+
+    async def count_moves(self, owner_ids: Collection[str]) -> dict[str, int]:
+        """Count one more move of each of these (locked) balances; return each one's new count."""
+
+    async def record_topup_request(self, request: TopupRequest) -> bool:
+        """Keep a top-up request under its id; False when it was kept before."""
 
     async def active_channels(self, balance: BalanceState) -> list[str]:
         """The channels that pause with this balance: every active channel of a Partner-Paid

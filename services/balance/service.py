@@ -17,16 +17,16 @@ from aiokafka import ConsumerRecord
 
 from shared.contracts import (ChannelAdded, ChannelCancelled, ContractViolation, LedgerClose,
                               LedgerClosed, LedgerEntry, PartnerUpserted, PaymentSucceeded, PricedUsage,
-                              RefundSucceeded, decode, encode)
+                              RefundSucceeded, TopupRequest, decode, encode)
 from shared.dead_letters import Accepted, Rejected
 from shared.outbox import OutboxRecord
-from shared.topics import BALANCE_EVENTS, LEDGER_CLOSED, LEDGER_ENTRIES
+from shared.topics import BALANCE_EVENTS, BALANCE_MOVES, LEDGER_CLOSED, LEDGER_ENTRIES
 
-from .domain.announcements import account_of, announce
+from .domain.announcements import account_of, announce, moved, requested
 from .domain.booking import booked_month, months_between
 from .domain.crossings import Crossing, crossings
 from .domain.ledger import BalanceState, Entry
-from .domain.payments import refusal
+from .domain.payments import refusal, topup_refusal
 from .ports import BalanceSpec, BalanceStore, HeldPayment, UnitOfWork
 
 # A top-up requested and never paid does not block auto-renewal for ever.
@@ -60,7 +60,50 @@ async def move(store: BalanceStore, states: dict[str, BalanceState], written: Se
         states[owner] = state
         records += [OutboxRecord(BALANCE_EVENTS.name, owner.encode(), encode(e)) for e in announced]
     await store.save_balances(saved)
-    return records
+    return records + await _moves(store, saved, {o: max(e.occurred_at for e in es) for o, es in by_owner.items()})
+
+
+async def _moves(store: BalanceStore, saved: Sequence[BalanceState],
+                 at: dict[str, datetime]) -> list[OutboxRecord]:
+    """One balance-moved record per balance the transaction moved (the portal's read model)."""
+    if not saved:
+        return []
+    versions = await store.count_moves([s.owner_id for s in saved])
+    return [OutboxRecord(BALANCE_MOVES.name, s.owner_id.encode(), encode(moved(s, versions[s.owner_id],
+                                                                               at[s.owner_id])))
+            for s in saved]
+
+
+async def request_topups(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime) -> list[Rejected]:
+    """Announce the top-ups people asked for (the portal) as `topup.requested`, each request once.
+
+    A request for a balance this ledger does not have, in another currency, or of an amount it
+    would refuse as a payment, is refused with the code a payment would get. The request becomes
+    the balance's pending top-up, so auto-renewal does not ask again until it is paid or lapses.
+    """
+    if not accepted:
+        return []
+    refused: list[Rejected] = []
+    async with uow() as store:
+        states = await store.lock_balances({a.message.balance.owner_id for a in accepted})
+        records: list[OutboxRecord] = []
+        saved: dict[str, BalanceState] = {}
+        for a in accepted:
+            request: TopupRequest = a.message
+            owner = request.balance.owner_id
+            state = saved.get(owner) or states.get(owner)
+            why = topup_refusal(request, state)
+            if why is not None:
+                refused.append(Rejected(a.record, *why))
+                continue
+            assert state is not None
+            if not await store.record_topup_request(request):
+                continue  # announced before
+            records.append(OutboxRecord(BALANCE_EVENTS.name, owner.encode(), encode(requested(state, request, now))))
+            saved[owner] = replace(state, topup_request_id=request.request_id, topup_requested_at=now)
+        await store.save_balances(list(saved.values()))
+        await store.emit(records)
+    return refused
 
 
 async def apply_usage(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime) -> list[Rejected]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.contracts import PricedUsage
+from shared.contracts import PricedUsage, UsageDay
 from shared.service import Runtime, build_service
 from shared.settings import UsageIngestSettings
-from shared.topics import USAGE_PRICED
+from shared.topics import USAGE_DAYS, USAGE_PRICED
 
 from . import handlers, service
 from .adapters.late_dead_letters import LateDeadLetters
@@ -26,7 +26,9 @@ def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
     uow = unit_of_work(lambda: runtime.pool, RateBookCache())
 
     relay = runtime.outbox([(USAGE_PRICED, PricedUsage,
-                             "One record per charged message, keyed by the balance it debits.")])
+                             "One record per charged message, keyed by the balance it debits."),
+                            (USAGE_DAYS, UsageDay, "Running totals per channel, day and category after each "
+                             "batch (the portal's usage per day).")])
 
     app = build_service(runtime, handlers.inputs(uow, relay.drain), "Usage ingest", __doc__ or "")
 

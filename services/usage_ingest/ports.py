@@ -15,6 +15,7 @@ from shared.contracts import ChannelAdded, ChannelCancelled, ClientUpserted, Par
 
 from .domain.accounts import ChannelAccount, KnownPartner
 from .domain.charging import MessageState
+from .domain.days import DayDelta
 from .domain.pricing import RateBook
 
 
@@ -71,6 +72,9 @@ class UsageStore(Protocol):
         """Queue priced usage for the balance service (transactional outbox)."""
 
     async def count(self, tallies: Sequence[Tally]) -> None: ...
+
+    async def add_usage_days(self, days: Sequence[DayDelta]) -> None:
+        """Add to the running totals per (channel, day, category) and queue them for the portal (outbox)."""
 
     async def hold(self, holds: Sequence[Hold], at: datetime) -> None:
         """Hold records (a record held already keeps its hold time and takes the new reason)."""

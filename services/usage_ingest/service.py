@@ -25,6 +25,7 @@ from shared.dead_letters import Accepted, Rejected
 
 from .domain.accounts import ChannelAccount, refusal_of_partner_change
 from .domain.charging import MessageState, Observation, Outcome, PricingInfo, fold
+from .domain.days import usage_days
 from .domain.recipients import country_of
 from .domain.settlement import Verdict, no_rate_reason, price, verdict
 from .ports import Hold, RecordRef, Tally, UnitOfWork, UsageStore
@@ -94,6 +95,8 @@ async def settle(store: UsageStore, states: Iterable[MessageState],
         await store.emit(result.usage)
     if result.tallies:
         await store.count(result.tallies)
+        free = [s for s in result.states.values() if s.outcome is Outcome.FREE]
+        await store.add_usage_days(usage_days(result.usage, free, accounts))
     return result
 
 

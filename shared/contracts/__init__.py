@@ -11,6 +11,7 @@ from shared.contracts.balance_events import (
     BalanceRestored,
     TopupRequested,
 )
+from shared.contracts.balance_moves import BalanceMoved
 from shared.contracts.base import (
     Amount,
     BillingModel,
@@ -56,6 +57,9 @@ from shared.contracts.ratecards import RateCard, RateLine
 from shared.contracts.ledger import (BalanceClosing, LedgerClose, LedgerClosed, LedgerClosedEvent, LedgerEntry,
                                      PaymentLine, UsageLine)
 from shared.contracts.usage_priced import PricedUsage
+from shared.contracts.usage_days import UsageDay
+from shared.contracts.topup_requests import TopupRequest
+from shared.contracts.reconciliation import CheckResult, ReconciliationRan
 from shared.contracts.registry import ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode
 from shared.contracts.status import Conversation, ConversationOrigin, MessageStatus, Pricing, Status
 
@@ -68,6 +72,11 @@ __all__ = [
     "BalanceDepleted",
     "BalanceEvent",
     "BalanceLow",
+    "BalanceMoved",
+    "CheckResult",
+    "ReconciliationRan",
+    "TopupRequest",
+    "UsageDay",
     "BalanceRestored",
     "BillingAddress",
     "BillingModel",

@@ -14,15 +14,20 @@ from pydantic_core import ErrorDetails
 
 from shared import topics
 from shared.contracts.balance_events import BalanceEvent
+from shared.contracts.balance_moves import BalanceMoved
 from shared.contracts.base import ContractModel
 from shared.contracts.commands import Command
 from shared.contracts.directory import DirectoryEvent
+from shared.contracts.documents import InvoiceDocument
 from shared.contracts.dlq import ContractViolation, DeadLetter, ErrorCode
 from shared.contracts.invoices import Invoice
 from shared.contracts.ledger import LedgerClose, LedgerClosedEvent, LedgerEntry
 from shared.contracts.payments import PaymentEvent
 from shared.contracts.ratecards import RateCard
+from shared.contracts.reconciliation import ReconciliationRan
 from shared.contracts.status import MessageStatus
+from shared.contracts.topup_requests import TopupRequest
+from shared.contracts.usage_days import UsageDay
 from shared.contracts.usage_priced import PricedUsage
 
 DEFAULT_MAX_BYTES = 64 * 1024
@@ -52,6 +57,11 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.LEDGER_ENTRIES.name: _Contract(TypeAdapter(LedgerEntry), tagged=False),
         topics.LEDGER_CLOSE.name: _Contract(TypeAdapter(LedgerClose), tagged=False),
         topics.LEDGER_CLOSED.name: _Contract(TypeAdapter(LedgerClosedEvent), tagged=True),
+        topics.INVOICE_DOCUMENTS.name: _Contract(TypeAdapter(InvoiceDocument), tagged=False),
+        topics.BALANCE_MOVES.name: _Contract(TypeAdapter(BalanceMoved), tagged=False),
+        topics.USAGE_DAYS.name: _Contract(TypeAdapter(UsageDay), tagged=False),
+        topics.TOPUP_REQUESTS.name: _Contract(TypeAdapter(TopupRequest), tagged=False),
+        topics.RECONCILIATION.name: _Contract(TypeAdapter(ReconciliationRan), tagged=False),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

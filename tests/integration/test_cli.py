@@ -13,7 +13,7 @@ from deploy.stack.settings import StackSettings
 from ops.cli import app
 from ops.cli.invoices import CSV_COLUMNS
 from shared.months import next_month
-from shared.topics import MESSAGE_STATUS, PAYMENTS
+from shared.topics import MESSAGE_STATUS, PAYMENTS, topic_partitions
 from tests.builders import EUR_CARD, pricing, status
 
 from .conftest import free_port
@@ -186,7 +186,7 @@ def test_the_stack_group_reports_the_running_stack_and_names_a_taken_port(stack,
     """status names what runs (the test stack's Kafka and PostgreSQL; no service), start on a taken port
     says which setting moves it, stop in an empty folder stops nothing."""
     billing = Billing(stack)
-    services_down = {f"{prefix}HTTP_PORT": str(free_port()) for prefix in SERVICES.values()}
+    services_down = {f"{prefix}HTTP_PORT": str(free_port()) for prefix in (*SERVICES.values(), "BILLING_PORTAL_")}
     local = local_stack_settings()
     kafka_port, pg_port = stack.bootstrap.rsplit(":", 1)[1], str(stack.db.port)
     state = billing.json("stack", "status", code=1, BILLING_STACK_DIR=str(local.dir),
@@ -194,7 +194,7 @@ def test_the_stack_group_reports_the_running_stack_and_names_a_taken_port(stack,
     if stack.bootstrap == local.kafka_bootstrap:  # the local stack, not testcontainers
         assert {s["part"]: s["healthy"] for s in state} == {"kafka": True, "postgres": True,
                                                               "usage-ingest": False, "balance": False,
-                                                              "invoicing": False}
+                                                              "invoicing": False, "portal": False}
     elsewhere = {"BILLING_STACK_DIR": str(tmp_path / "stack"), "BILLING_STACK_KAFKA_PORT": kafka_port,
                  "BILLING_STACK_KAFKA_CONTROLLER_PORT": str(free_port()), "BILLING_STACK_PG_PORT": str(free_port())}
     started = billing("stack", "start", "--no-services", code=1, **elsewhere)
@@ -210,13 +210,14 @@ def test_the_stack_group_starts_a_stack_of_its_own_reports_it_and_stops_it(stack
     env = {"BILLING_STACK_DIR": str(tmp_path / "own"), "BILLING_STACK_KAFKA_PORT": str(free_port()),
            "BILLING_STACK_KAFKA_CONTROLLER_PORT": str(free_port()), "BILLING_STACK_PG_PORT": str(free_port()),
            "BILLING_STACK_KAFKA_HEAP": "256m", **{f"{prefix}HTTP_PORT": str(free_port())
-                                                   for prefix in SERVICES.values()}}
+                                                   for prefix in (*SERVICES.values(), "BILLING_PORTAL_")}}
     try:
         started = billing("stack", "start", "--no-services", **env)
-        assert "20 topics created" in started.output
+        assert f"{len(topic_partitions())} topics created" in started.output
         state = billing.json("stack", "status", code=1, **env)
         assert [(s["part"], s["healthy"]) for s in state] == [
-            ("kafka", True), ("postgres", True), ("usage-ingest", False), ("balance", False), ("invoicing", False)]
+            ("kafka", True), ("postgres", True), ("usage-ingest", False), ("balance", False), ("invoicing", False),
+            ("portal", False)]
     finally:
         stopped = billing("stack", "stop", **env)
         data = StackSettings(dir=tmp_path / "own")

@@ -10,7 +10,7 @@ from shared.db import create_pool, migrate
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 
-@pytest.mark.parametrize("service", ["usage_ingest", "balance", "invoicing"])
+@pytest.mark.parametrize("service", ["usage_ingest", "balance", "invoicing", "portal"])
 async def test_migrations_apply_once_into_the_services_own_schema(stack, unique, service):
     """A second run applies nothing; the tables live in the service's schema, seen through its pool."""
     schema = f"t_{service}_{unique}"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ops.reconcile_metrics import main as reconciler_main
-from shared.settings import (BalanceSettings, DatabaseSettings, InvoicingSettings, KafkaSettings,
+from shared.settings import (BalanceSettings, DatabaseSettings, InvoicingSettings, KafkaSettings, PortalSettings,
                              ServiceSettings, UsageIngestSettings)
 from shared.topics import topic_partitions
 
@@ -29,7 +29,10 @@ SERVICES = {
                      "billing_usage_ingest"),
     "balance": ("services.balance", BalanceSettings, "balance", "balance", "billing_balance"),
     "invoicing": ("services.invoicing", InvoicingSettings, "invoicing", "invoicing", "billing_invoicing"),
+    "portal": ("services.portal", PortalSettings, "portal", "portal", "billing_portal"),
 }
+# Kafka principals of tools that are not services (deploy/security/kafka_acls.py, TOOLS).
+TOOL_PRINCIPALS = {"reconciler"}
 
 
 def names_of(settings: type) -> set[str]:
@@ -117,7 +120,8 @@ def test_compose_creates_every_topic_of_the_code_with_its_partitions_and_one_pri
     script = (DEPLOY / "compose" / "kafka-init.sh").read_text()
     topics = dict((t, int(n)) for t, n in re.findall(r"\b([a-z][a-z0-9.-]+\.v1(?:\.dlq)?):(\d+)\b", script))
     assert topics == topic_partitions()
-    assert set(re.findall(r"^scram ([a-z-]+) ", script, re.M)) == {p for _, _, _, p, _ in SERVICES.values()}
+    assert set(re.findall(r"^scram ([a-z-]+) ", script, re.M)) == {p for _, _, _, p, _ in SERVICES.values()} | \
+        TOOL_PRINCIPALS
     assert compose()["services"]["kafka-init"]["network_mode"] == "service:kafka"
 
 

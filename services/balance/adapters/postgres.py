@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted,
-                              PaymentLine, UsageLine)
+                              PaymentLine, TopupRequest, UsageLine)
 from shared.money import plain
 from shared.outbox import OutboxRecord, enqueue
 
@@ -95,6 +95,19 @@ class PostgresBalanceStore:
                 [s.owner_id for s in states], [s.amount for s in states],
                 [s.topup_request_id for s in states], [s.topup_requested_at for s in states],
                 [s.events_issued for s in states])
+
+    async def count_moves(self, owner_ids: Collection[str]) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "UPDATE balances SET moves = moves + 1 WHERE owner_id = ANY($1::text[]) RETURNING owner_id, moves",
+            sorted(owner_ids))
+        return {r["owner_id"]: r["moves"] for r in rows}
+
+    async def record_topup_request(self, request: TopupRequest) -> bool:
+        return await self.conn.fetchval(
+            "INSERT INTO topup_requests (request_id, owner_id, amount, requested_by, requested_at) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
+            request.request_id, request.balance.owner_id, request.amount, request.requested_by,
+            request.requested_at) is not None
 
     async def active_channels(self, balance: BalanceState) -> list[str]:
         if balance.kind == "channel":

@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from shared.contracts import (Account, BalanceDepleted, BalanceEvent, BalanceLow, BalanceRestored,
-                              TopupRequested)
+from shared.contracts import (Account, BalanceDepleted, BalanceEvent, BalanceLow, BalanceMoved, BalanceRestored,
+                              TopupRequest, TopupRequested)
 from shared.money import plain
 
 from .crossings import Crossing
@@ -50,3 +50,19 @@ def announce(balance: BalanceState, events: list[Crossing], after: Decimal, at: 
             out.append(BalanceRestored(**common, channel_ids=channel_ids))
     return out, replace(balance, amount=after, events_issued=seq, topup_request_id=topup_id,
                         topup_requested_at=topup_at)
+
+
+def moved(balance: BalanceState, version: int, at: datetime) -> BalanceMoved:
+    """The balance's amount after a transaction moved it, for readers that keep the newest version."""
+    return BalanceMoved(move_id=f"{balance.owner_id}/{version}", balance=account_of(balance),
+                        partner_id=balance.partner_id, client_id=balance.client_id,
+                        billing_model=balance.billing_model, currency=balance.currency,
+                        amount=plain(balance.amount), version=version, updated_at=at)
+
+
+def requested(balance: BalanceState, request: TopupRequest, at: datetime) -> TopupRequested:
+    """A top-up someone asked for, announced to the payment provider under the request's own id."""
+    return TopupRequested(type="topup.requested", event_id=str(uuid.uuid5(_IDS, f"request/{request.request_id}")),
+                          balance=account_of(balance), balance_amount=plain(balance.amount),
+                          currency=balance.currency, at=at, request_id=request.request_id,
+                          amount=plain(request.amount))

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from shared.contracts import ErrorCode, PaymentSucceeded, RefundSucceeded
+from shared.contracts import ErrorCode, PaymentSucceeded, RefundSucceeded, TopupRequest
 
 from .ledger import BalanceState
 
@@ -36,4 +36,16 @@ def refusal(event: PaymentSucceeded | RefundSucceeded, balance: BalanceState | N
     if isinstance(event, RefundSucceeded) and amount > available:
         return ErrorCode.REFUND_EXCEEDS_BALANCE, (f"amount: refund of {amount} exceeds the balance of "
                                                   f"{available}")
+    return None
+
+
+def topup_refusal(request: TopupRequest, balance: BalanceState | None) -> tuple[ErrorCode, str] | None:
+    """Why a requested top-up cannot be announced for `balance`: what its payment would be refused for."""
+    if balance is None:
+        return ErrorCode.UNKNOWN_ACCOUNT, f"balance: no balance {request.balance.owner_id}"
+    if request.currency != balance.currency:
+        return ErrorCode.CURRENCY_MISMATCH, f"currency: the balance is in {balance.currency}, not {request.currency}"
+    if request.amount <= 0 or request.amount > MAX_AMOUNT or request.amount != request.amount.quantize(
+            Decimal("0.01")):
+        return ErrorCode.INVALID_AMOUNT, f"amount: {request.amount} is not a positive amount in cents up to {MAX_AMOUNT}"
     return None

@@ -10,10 +10,11 @@ import asyncpg
 from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage,
                               RateCard, encode)
 from shared.outbox import OutboxRecord, enqueue
-from shared.topics import USAGE_PRICED
+from shared.topics import USAGE_DAYS, USAGE_PRICED
 
 from ..domain.accounts import ChannelAccount, KnownPartner
 from ..domain.charging import MessageState, Outcome, PricingInfo
+from ..domain.days import DayDelta, usage_day
 from ..domain.pricing import RateBook
 from ..ports import Hold, RecordRef, Tally
 
@@ -115,6 +116,22 @@ class PostgresUsageStore:
             "DO UPDATE SET messages = usage_tally.messages + excluded.messages",
             [k.channel_id for k in keys], [k.usage_month for k in keys], [k.category for k in keys],
             [k.charged for k in keys], [counts[k] for k in keys])
+
+    async def add_usage_days(self, days: Sequence[DayDelta]) -> None:
+        if not days:
+            return
+        rows = await self.conn.fetch(
+            "INSERT INTO usage_days AS d (channel_id, day, category, charged, free, amount) "
+            "SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::numeric[]) "
+            "ON CONFLICT (channel_id, day, category) DO UPDATE SET charged = d.charged + excluded.charged, "
+            "free = d.free + excluded.free, amount = d.amount + excluded.amount, version = d.version + 1 "
+            "RETURNING channel_id, day, category, charged, free, amount, version",
+            [d.account.channel_id for d in days], [d.day for d in days], [d.category for d in days],
+            [d.charged for d in days], [d.free for d in days], [d.amount for d in days])
+        accounts = {d.account.channel_id: d.account for d in days}
+        await enqueue(self.conn, [OutboxRecord(USAGE_DAYS.name, r["channel_id"].encode(), encode(
+            usage_day(accounts[r["channel_id"]], r["day"], r["category"], r["charged"], r["free"], r["amount"],
+                      r["version"]))) for r in rows])
 
     async def hold(self, holds: Sequence[Hold], at: datetime) -> None:
         if holds:

@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 
-from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted, PaymentLine, UsageLine)
+from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted, PaymentLine,
+                              TopupRequest, UsageLine)
 from shared.dead_letters import Accepted
 from shared.money import MICRO, plain
 from shared.outbox import OutboxRecord
-from shared.topics import PAYMENTS, USAGE_PRICED
+from shared.topics import PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
 
 from shared.months import month_of
 from services.balance.domain.crossings import Renewal
@@ -78,6 +79,7 @@ class BalanceRow:
     topup_request_id: str | None = None
     topup_requested_at: datetime | None = None
     events_issued: int = 0
+    moves: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def _renewal(r: Any) -> Renewal | None:
     return Renewal(r.enabled, numeric(r.threshold), numeric(r.amount)) if r is not None else None
 
 
-_STATE = ("partners", "channels", "balances", "ledger", "last_closed_month", "closings", "held", "outbox")
+_STATE = ("partners", "channels", "balances", "ledger", "last_closed_month", "closings", "held", "outbox",
+          "topup_requests")
 
 
 class FakeBalanceStore(FakeStore):
@@ -108,6 +111,7 @@ class FakeBalanceStore(FakeStore):
         self.closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
         self.held: dict[RecordKey, HeldPayment] = {}
         self.outbox: list[OutboxRecord] = []
+        self.topup_requests: dict[str, TopupRequest] = {}
         # The database's now(), which `active_channels` compares cancellations with.
         self.now = now
 
@@ -185,6 +189,21 @@ class FakeBalanceStore(FakeStore):
             b.topup_request_id = s.topup_request_id
             b.topup_requested_at = s.topup_requested_at
             b.events_issued = s.events_issued
+
+    async def count_moves(self, owner_ids: Collection[str]) -> dict[str, int]:
+        self._call("count_moves")
+        for owner in owner_ids:
+            self.balances[owner].moves += 1
+        return {o: self.balances[o].moves for o in owner_ids if o in self.balances}
+
+    async def record_topup_request(self, request: TopupRequest) -> bool:
+        self._call("record_topup_request")
+        if request.request_id in self.topup_requests:
+            return False
+        if request.balance.owner_id not in self.balances:
+            raise StoreFailure(f"topup_requests.owner_id references no balance: {request.balance.owner_id}")
+        self.topup_requests[request.request_id] = request
+        return True
 
     async def active_channels(self, balance: BalanceState) -> list[str]:
         self._call("active_channels")
@@ -331,3 +350,6 @@ class Feed(_Feed):
 
     def payments(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(PAYMENTS.name, owner_of(b["account"]), b) for b in bodies]
+
+    def topups(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(TOPUP_REQUESTS.name, owner_of(b["balance"]), b) for b in bodies]

@@ -88,7 +88,7 @@ def test_a_secured_broker_gets_scram_logins_tls_and_acls_and_a_plain_one_nothing
     assert security.controller_protocol(s) == "SASL_PLAINTEXT" and security.controller_protocol(plain) == "PLAINTEXT"
     scram = security.format_args(s)
     assert [a.split("[name=")[1].split(",")[0] for a in scram[1::2]] == [
-        "admin", "usage-ingest", "balance", "invoicing"]
+        "admin", "usage-ingest", "balance", "invoicing", "portal", "reconciler"]
     env = security.client_env(s, "balance")
     assert env["BILLING_KAFKA_SASL_USERNAME"] == "balance"
     assert env["BILLING_KAFKA_SASL_PASSWORD"] == security.password(s, "balance") != security.password(s, "admin")

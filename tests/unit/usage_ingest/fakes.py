@@ -11,15 +11,18 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
-from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage, RateCard)
+from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage, RateCard,
+                              UsageDay)
 from shared.dead_letters import Accepted
 from shared.topics import MESSAGE_STATUS, RATECARDS
 
 from services.usage_ingest.domain.accounts import ChannelAccount, KnownPartner
 from services.usage_ingest.domain.charging import MessageState
+from services.usage_ingest.domain.days import DayDelta, usage_day
 from services.usage_ingest.domain.pricing import RateBook
 from services.usage_ingest.ports import Hold, RecordRef, Tally
 from tests.unit.fakes import Feed as _Feed
@@ -79,7 +82,7 @@ class LateDeadLetter:
 
 
 _STATE = ("messages", "partners", "clients", "channels", "ratecards", "ratecard_seq", "conversations",
-          "held", "late_dead_letters", "tally", "outbox")
+          "held", "late_dead_letters", "tally", "outbox", "usage_days", "day_records")
 
 
 class FakeUsageStore(FakeStore):
@@ -100,6 +103,9 @@ class FakeUsageStore(FakeStore):
         self.late_dead_letters: dict[RecordKey, LateDeadLetter] = {}
         self.tally: Counter[Tally] = Counter()
         self.outbox: list[PricedUsage] = []
+        # (channel, day, category) → [charged, free, amount, version], and the records queued for the portal.
+        self.usage_days: dict[tuple[str, date, str], list[Any]] = {}
+        self.day_records: list[UsageDay] = []
 
 
     # -- messages ----------------------------------------------------------------------------
@@ -197,6 +203,18 @@ class FakeUsageStore(FakeStore):
     async def count(self, tallies: Sequence[Tally]) -> None:
         self._call("count")
         self.tally.update(tallies)
+
+    async def add_usage_days(self, days: Sequence[DayDelta]) -> None:
+        self._call("add_usage_days")
+        for d in days:  # INSERT … ON CONFLICT DO UPDATE: add, and count one more version
+            row = self.usage_days.get((d.account.channel_id, d.day, d.category))
+            if row is None:
+                row = self.usage_days[(d.account.channel_id, d.day, d.category)] = [0, 0, Decimal(0), 0]
+            row[0] += d.charged
+            row[1] += d.free
+            row[2] += d.amount
+            row[3] += 1
+            self.day_records.append(usage_day(d.account, d.day, d.category, *row))
 
     # -- holds -------------------------------------------------------------------------------
 
