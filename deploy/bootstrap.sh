@@ -32,6 +32,8 @@ fi
 
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
 command -v mvn >/dev/null || apt_install maven
+# javac runs the validator of the tests (tests/validator/MustangValidate.java) as a source file.
+command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${BILLING_STACK_PG_BIN:-}" ] \
     || apt_install postgresql
 

@@ -21,11 +21,15 @@ for spec in \
     billing.commands.v1:1 billing.balance-events.v1:6 billing.invoices.v1:6 \
     billing.internal.usage-priced.v1:12 billing.internal.ledger-entries.v1:6 \
     billing.internal.ledger-close.v1:1 billing.internal.ledger-closed.v1:1 \
+    billing.internal.invoice-documents.v1:6 \
     wa.message-status.v1.dlq:1 billing.directory.v1.dlq:1 billing.ratecards.v1.dlq:1 \
     billing.payments.v1.dlq:1 billing.commands.v1.dlq:1 billing.internal.usage-priced.v1.dlq:1 \
     billing.internal.ledger-entries.v1.dlq:1 billing.internal.ledger-close.v1.dlq:1 \
-    billing.internal.ledger-closed.v1.dlq:1; do
+    billing.internal.ledger-closed.v1.dlq:1 billing.internal.invoice-documents.v1.dlq:1; do
     "$KAFKA/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
         --topic "${spec%%:*}" --partitions "${spec##*:}" --replication-factor 1
 done
+# A documents record carries a whole PDF (shared/topics.py INVOICE_DOCUMENTS).
+"$KAFKA/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics \
+    --entity-name billing.internal.invoice-documents.v1 --add-config max.message.bytes=8388608
 echo "kafka-init: principals and topics are in place"

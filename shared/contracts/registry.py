@@ -17,6 +17,7 @@ from shared.contracts.balance_events import BalanceEvent
 from shared.contracts.base import ContractModel
 from shared.contracts.commands import Command
 from shared.contracts.directory import DirectoryEvent
+from shared.contracts.documents import InvoiceDocument
 from shared.contracts.dlq import ContractViolation, DeadLetter, ErrorCode
 from shared.contracts.invoices import Invoice
 from shared.contracts.ledger import LedgerClose, LedgerClosedEvent, LedgerEntry
@@ -52,6 +53,7 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.LEDGER_ENTRIES.name: _Contract(TypeAdapter(LedgerEntry), tagged=False),
         topics.LEDGER_CLOSE.name: _Contract(TypeAdapter(LedgerClose), tagged=False),
         topics.LEDGER_CLOSED.name: _Contract(TypeAdapter(LedgerClosedEvent), tagged=True),
+        topics.INVOICE_DOCUMENTS.name: _Contract(TypeAdapter(InvoiceDocument), tagged=False),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

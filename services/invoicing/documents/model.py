@@ -5,6 +5,7 @@ Read from the message's JSON rather than the contract model, so a credit note (k
 document then says exactly what the message says.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -124,3 +125,33 @@ def from_message(message: dict[str, Any], address: Address | None = None,
                         _money(s["usage"]), _money(s["refunds"]), _money(s["ending_balance"])) if s else None,
         corrects=Corrected(c["invoice_id"], c["number"], corrected_issued_at) if c else None,
         reason=message.get("reason"), settle=message.get("settle"))
+
+
+MEDIA_TYPES = {"pdf": "application/pdf", "cii": "application/xml", "xrechnung": "application/xml"}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One stored document of an invoice: its format (pdf, cii, xrechnung), file name and bytes."""
+
+    format: str
+    filename: str
+    content: bytes
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+ADDRESS_FIELDS = ("street", "postcode", "city", "email")
+
+
+def address_from(billing_address: dict[str, Any]) -> Address | None:
+    """The postal address and e-mail a directory billing address carries beyond contract 1.1, if any."""
+    values = {k: v for k in ADDRESS_FIELDS if isinstance(v := billing_address.get(k), str) and v.strip()}
+    return Address(values.get("street"), values.get("postcode"), values.get("city"), values.get("email")) \
+        if values else None

@@ -6,6 +6,7 @@ it. Both are deterministic given the invoice: WeasyPrint takes its dates from th
 reads the wall clock for its timestamps, reads the invoice's issue time instead (`_issued_clock`).
 """
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,9 @@ from weasyprint import HTML
 from .model import InvoiceData
 
 _CLOCK = threading.Lock()
+# Both libraries narrate every step at INFO; a service making thousands of documents wants none of it.
+for _name in ("weasyprint", "weasyprint.progress", "fontTools", "factur-x", "facturx"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 @contextmanager
