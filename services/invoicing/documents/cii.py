@@ -38,6 +38,13 @@ def month_span(month: str) -> tuple[date, date]:
     return date(year, m, 1), date(year, m, days_in(month))
 
 
+def invoice_period(data: InvoiceData) -> tuple[date, date]:
+    """BG-14: the invoice's month, widened to every line's service month (a prorated month before it,
+    late usage of an earlier month), so each line's period lies within it (PEPPOL-EN16931-R110)."""
+    months = [data.period, *(line.service_month for line in data.lines if line.service_month)]
+    return month_span(min(months))[0], month_span(max(months))[1]
+
+
 def document_lines(data: InvoiceData) -> list[tuple[Line, Category]]:
     """Every line with its VAT category; a document without lines gets one zero line (EN 16931 needs one)."""
     if data.lines:
@@ -127,6 +134,10 @@ def _parties(doc: Document, data: InvoiceData, seller: Seller, outside: bool) ->
     ship = doc.trade.delivery.ship_to
     ship.name = r.name
     ship.address.country_id = r.country
+    if r.address is not None and r.address.postal:
+        ship.address.line_one = r.address.street
+        ship.address.postcode = r.address.postcode
+        ship.address.city_name = r.address.city
 
 
 def _item(position: int, line: Line, category: Category, data: InvoiceData) -> LineItem:
@@ -141,7 +152,8 @@ def _item(position: int, line: Line, category: Category, data: InvoiceData) -> L
     tax = item.settlement.trade_tax
     tax.type_code = "VAT"
     tax.category_code = category.code
-    tax.rate_applicable_percent = category.percent
+    if category.code != "O":  # BR-O-05: a line not subject to VAT has no rate
+        tax.rate_applicable_percent = category.percent
     if line.service_month:
         start, end = month_span(line.service_month)
         item.settlement.period.start = start
@@ -177,7 +189,7 @@ def _settlement(doc: Document, data: InvoiceData, seller: Seller) -> None:
             tax.exemption_reason_code = b.category.exemption_code
         tax.rate_applicable_percent = b.category.percent
         st.trade_tax.add(tax)
-    start, end = month_span(data.period)
+    start, end = invoice_period(data)
     st.period.start = start
     st.period.end = end
     terms = PaymentTerms()

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import words
-from .cii import document_lines, due_date, month_span, taxes
+from .cii import document_lines, due_date, invoice_period, month_span, taxes
 from .model import InvoiceData
 from .seller import Seller
 from .taxes import UNTAXED_CODES
@@ -62,7 +62,7 @@ def to_html(data: InvoiceData, seller: Seller) -> str:
                  if b.category.code == "S" else w("vat_zero", code=b.category.code, basis=m(b.basis)),
                  m(b.tax)) for b in taxes(data)]
     notes = sorted({b.category.exemption_reason for b in taxes(data) if b.category.exemption_reason})
-    start, end = month_span(data.period)
+    start, end = invoice_period(data)
     summary = None
     if data.summary is not None:
         s = data.summary
