@@ -55,8 +55,11 @@ class Run:
 
 
 def bench_stack() -> StackSettings:
-    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=29092, kafka_controller_port=29093,
-                         pg_port=55434)
+    """Ports of its own (BILLING_BENCH_KAFKA_PORT, …_KAFKA_CONTROLLER_PORT, …_PG_PORT to move them)."""
+    env = os.environ.get
+    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
+                         kafka_controller_port=int(env("BILLING_BENCH_KAFKA_CONTROLLER_PORT", 29093)),
+                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)))
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:

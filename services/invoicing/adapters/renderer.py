@@ -17,6 +17,10 @@ from ..ports import DocumentSource
 log = get_logger(__name__)
 
 
+def _warm() -> None:
+    from ..documents import make  # noqa: F401 (WeasyPrint, drafthorse, factur-x)
+
+
 class ProcessRenderer:
     """`ports.Renderer` on `workers` processes (0: in a thread of this process, for tests and tools)."""
 
@@ -44,6 +48,13 @@ class ProcessRenderer:
             log.warning("a document worker died; starting new ones")
             await self.close()
             raise
+
+    async def warm(self) -> None:
+        """Start every worker and let it import WeasyPrint (a second each) before documents are due."""
+        pool = self._executor()
+        if pool is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(self._workers)))
 
     async def close(self) -> None:
         if self._pool is not None:

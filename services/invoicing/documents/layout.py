@@ -47,6 +47,18 @@ def country(code: str, lang: str) -> str:
 
 
 def to_html(data: InvoiceData, seller: Seller) -> str:
+    """The whole page, its stylesheet inline (to look at in a browser)."""
+    page, css = to_page(data, seller)
+    return page.replace("<head>", f"<head><style>{css}</style>", 1)
+
+
+def stylesheet(lang: str) -> str:
+    return _environment().get_template("invoice.css").render(w=lambda key: words.word(lang, key))
+
+
+def to_page(data: InvoiceData, seller: Seller) -> tuple[str, str]:
+    """The page without its stylesheet, and the stylesheet (the same for every page of a language, so a
+    renderer parses it once)."""
     lang = words.language(data.recipient.country)
     w = lambda key, **v: words.word(lang, key, **v)  # noqa: E731
     m = lambda value: words.money(value, data.currency, lang)  # noqa: E731
@@ -92,4 +104,4 @@ def to_html(data: InvoiceData, seller: Seller) -> str:
         "terms": w("terms", days=seller.payment_terms_days),
         "vat_label": w("vat"), "zero": m(Decimal("0.00")),
     }
-    return _environment().get_template("invoice.html").render(**context)
+    return _environment().get_template("invoice.html").render(**context), stylesheet(lang)

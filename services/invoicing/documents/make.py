@@ -18,7 +18,7 @@ def make(data: InvoiceData, seller: Seller) -> list[Document]:
     lang = words.language(data.recipient.country)
     xml = cii.build(data, seller)
     title = f"{words.word(lang, 'credit_note' if data.credit_note else 'invoice')} {data.number}"
-    printed = pdf.embed(pdf.render(layout.to_html(data, seller)), xml, data, title, seller.name, lang)
+    printed = pdf.embed(pdf.render(*layout.to_page(data, seller)), xml, data, title, seller.name, lang)
     documents = [Document("pdf", f"{data.number}.pdf", printed), Document("cii", f"{data.number}.xml", xml)]
     if wants_xrechnung(data):
         documents.append(Document("xrechnung", f"{data.number}-xrechnung.xml",
