@@ -183,4 +183,5 @@ class InvoicingSettings(ServiceSettings):
         1.0, description="How often invoices still without documents are looked for.")
     documents_batch: int = Field(20, description="Invoices made into documents per transaction.")
     documents_workers: int = Field(
-        1, description="Processes that render PDFs (CPU-bound: at most the cores the service may use).")
+        2, description="Processes that render PDFs (CPU-bound: at most the cores the service may use; 0 renders "
+        "in a thread of the service).")
