@@ -22,6 +22,7 @@ when the pipeline is idle. Results: printed and bench/results/close_month.json.
 import asyncio
 import json
 import os
+import resource
 from contextlib import asynccontextmanager
 import shutil
 import time
@@ -139,25 +140,30 @@ async def run(partners: int, channels: int, documents_limit: int = -1, workers: 
               "invoices": invoices, "invoicing_seconds": round(invoices_s, 2),
               "close_seconds": round(ledger_s + invoices_s, 2)}
     if documents:
-        made, seconds, stored = documents
+        made, seconds, stored, cpu = documents
         per_second = made / seconds
         result.update({"document_workers": workers, "documents_invoices": made,
                        "documents_seconds": round(seconds, 2), "documents_stored": stored,
                        "documents_mb": round(sum(stored.values()) / 1e6, 1),
                        "invoices_with_documents_per_second": round(per_second, 2),
                        "extrapolated": made < invoices,
+                       "document_cpu_seconds_per_invoice": round(cpu / made, 3),
+                       "close_with_documents_seconds_at_full_cores": round(
+                           ledger_s + invoices_s + invoices * cpu / made / workers, 1),
                        "close_with_documents_seconds": round(ledger_s + invoices_s + invoices / per_second, 1)})
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
-async def _documents(conn: asyncpg.Connection, limit: int, workers: int) -> tuple[int, float, dict[str, int]]:
+async def _documents(conn: asyncpg.Connection, limit: int,
+                     workers: int) -> tuple[int, float, dict[str, int], float]:
     """Documents of the first `limit` invoices queued by the close, as the service makes them: (invoices,
-    seconds, bytes stored per format)."""
+    seconds, bytes stored per format, the workers' CPU seconds)."""
     if limit > 0:  # the rest of the queue is left for another run
         await conn.execute("DELETE FROM documents_pending WHERE invoice_id NOT IN (SELECT invoice_id FROM "
                            "documents_pending ORDER BY queued_at, invoice_id LIMIT $1)", limit)
     renderer = ProcessRenderer(EXAMPLE_SELLER, workers)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         await renderer.warm()  # the workers start (and import WeasyPrint) before the clock does
         started = time.perf_counter()
@@ -165,9 +171,12 @@ async def _documents(conn: asyncpg.Connection, limit: int, workers: int) -> tupl
         seconds = time.perf_counter() - started
     finally:
         await renderer.close()
+    # The workers' CPU (they have exited now), start-up included: the figure the machine's load does not move.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     stored = {r["format"]: r["bytes"] for r in await conn.fetch(
         "SELECT format, sum(size)::bigint AS bytes FROM documents GROUP BY format")}
-    return made, seconds, stored
+    return made, seconds, stored, cpu
 
 
 def _uow(conn: asyncpg.Connection, store_class):
