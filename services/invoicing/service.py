@@ -177,7 +177,7 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
             if close.state == "documents":
                 waiting = await store.documents_pending(close.month)
                 if waiting:
-                    log.info("close waits for documents", month=close.month, invoices=waiting)
+                    log.debug("close waits for documents", month=close.month, invoices=waiting)
                     return
                 await store.update_close(close.month, "done", done_at=now)
                 log.info("month closed", month=close.month, command_id=close.command_id)
