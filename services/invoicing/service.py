@@ -175,13 +175,14 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
     async with uow() as store:
         for close in await store.closes():
             if close.state == "documents":
+                # Its invoices are issued: the next month may close meanwhile (its invoices come after these).
                 waiting = await store.documents_pending(close.month)
                 if waiting:
                     log.debug("close waits for documents", month=close.month, invoices=waiting)
-                    return
-                await store.update_close(close.month, "done", done_at=now)
-                log.info("month closed", month=close.month, command_id=close.command_id)
-                return
+                else:
+                    await store.update_close(close.month, "done", done_at=now)
+                    log.info("month closed", month=close.month, command_id=close.command_id)
+                continue
             if close.state == "barrier":
                 # A status held because its channel or rate card was read after it is settled when usage
                 # ingest reads them: the directory and rate cards up to the request count as well.

@@ -3,6 +3,7 @@ milliseconds an invoice) neither blocks the service's event loop nor holds the G
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -15,6 +16,12 @@ from ..documents.seller import Seller
 from ..ports import DocumentSource
 
 log = get_logger(__name__)
+
+
+def _background_priority() -> None:
+    # Documents are background work: when the machine is busy, consuming statuses and debiting
+    # balances (here or in the other services) comes first.
+    os.nice(10)
 
 
 def _warm() -> None:
@@ -32,7 +39,8 @@ class ProcessRenderer:
     def _executor(self) -> Executor | None:
         if self._workers > 0 and self._pool is None:
             # spawn, not fork: the service has threads (the Kafka client's), which fork would copy stopped.
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_background_priority)
         return self._pool
 
     async def __call__(self, sources: Sequence[DocumentSource]) -> list[list[Document]]:

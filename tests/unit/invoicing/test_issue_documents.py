@@ -88,3 +88,21 @@ async def test_a_close_is_done_only_when_every_invoice_it_issued_has_its_documen
     assert w.state("2026-03") == "documents"
     await w.finish_documents(CLOSE_MARCH_AT)
     assert w.state("2026-03") == "done"
+
+
+async def test_a_close_waiting_for_documents_does_not_hold_up_the_next_months_close():
+    """March's invoices are issued but lack documents: April's close still goes to the ledger, and March is
+    done once its documents are made."""
+    w = await world_with(*ACME_DIRECTORY)
+    await w.command("2026-03")
+    w.catch_up()
+    await w.advance(CLOSE_MARCH_AT)
+    await w.closed_batch(w.answer("2026-03", ACME_MARCH), CLOSE_MARCH_AT)
+    await w.command("2026-04", "close-april")
+    w.catch_up()
+    await w.advance("2026-05-01T00:10:00Z")
+    await w.advance("2026-05-01T00:10:00Z")
+    assert (w.state("2026-03"), w.state("2026-04")) == ("documents", "ledger")
+    assert [c.month for c in w.ledger_closes()] == ["2026-03", "2026-04"]
+    await w.finish_documents("2026-05-01T00:10:00Z")
+    assert (w.state("2026-03"), w.state("2026-04")) == ("done", "ledger")
