@@ -3,7 +3,6 @@ XRechnung stored once and published, and a SIGKILL of invoicing between recordin
 making its documents changes nothing in their bytes."""
 
 import asyncio
-import base64
 import hashlib
 import json
 

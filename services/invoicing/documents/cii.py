@@ -6,58 +6,25 @@ carry what XRechnung wants beyond EN 16931 (buyer reference, electronic addresse
 contact, payment instructions), so one document validates against both rule sets.
 """
 
-from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from drafthorse.models.accounting import ApplicableTradeTax, BillingSpecifiedPeriod
+from drafthorse.models.accounting import ApplicableTradeTax
 from drafthorse.models.document import Document
 from drafthorse.models.note import IncludedNote
 from drafthorse.models.party import TaxRegistration
 from drafthorse.models.payment import PaymentMeans, PaymentTerms
 from drafthorse.models.tradelines import LineItem
 
-from shared.months import days_in
-
 from . import words
+from .content import document_lines, due_date, invoice_period, month_span, taxes
 from .model import InvoiceData, Line
 from .seller import Seller
-from .taxes import Breakdown, Category, breakdown, category_of, placeholder_category
+from .taxes import REVERSE_CHARGE_NOTE, Category
 
 EN16931 = "urn:cen.eu:en16931:2017"
 XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 BUSINESS_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01.0"  # BT-23, wanted by XRechnung
 CREDIT_TRANSFER, CLEARING = "58", "97"  # UNCL4461: SEPA credit transfer; clearing between partners
-
-
-def due_date(data: InvoiceData, seller: Seller) -> date:
-    return data.issued_at.date() + timedelta(days=seller.payment_terms_days)
-
-
-def month_span(month: str) -> tuple[date, date]:
-    year, m = int(month[:4]), int(month[5:])
-    return date(year, m, 1), date(year, m, days_in(month))
-
-
-def invoice_period(data: InvoiceData) -> tuple[date, date]:
-    """BG-14: the invoice's month, widened to every line's service month (a prorated month before it,
-    late usage of an earlier month), so each line's period lies within it (PEPPOL-EN16931-R110)."""
-    months = [data.period, *(line.service_month for line in data.lines if line.service_month)]
-    return month_span(min(months))[0], month_span(max(months))[1]
-
-
-def document_lines(data: InvoiceData) -> list[tuple[Line, Category]]:
-    """Every line with its VAT category; a document without lines gets one zero line (EN 16931 needs one)."""
-    if data.lines:
-        return [(line, category_of(data, line)) for line in data.lines]
-    lang = words.language(data.recipient.country)
-    empty = Line("statement", words.word(lang, "no_lines"), Decimal("1"), Decimal("0.00"), Decimal("0.00"),
-                 data.period, None)
-    return [(empty, placeholder_category(data))]
-
-
-def taxes(data: InvoiceData) -> list[Breakdown]:
-    lines = document_lines(data)
-    return breakdown(data, [c for _, c in lines], [line.amount for line, _ in lines])
 
 
 def build(data: InvoiceData, seller: Seller, guideline: str = EN16931) -> bytes:
@@ -90,7 +57,6 @@ def _notes(doc: Document, data: InvoiceData, seller: Seller) -> None:
     if data.credit_note and data.reason:
         _note(doc, data.reason, "ACD")  # UNCL4451 ACD: reason
     if data.treatment == "reverse_charge":
-        from .taxes import REVERSE_CHARGE_NOTE
         _note(doc, REVERSE_CHARGE_NOTE, "TXD")
     _note(doc, f"{seller.name}, {seller.street}, {seller.postcode} {seller.city}. {seller.commercial_register}. "
                f"{words.word('de', 'directors')}: {seller.managing_directors}", "REG")

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import words
-from .cii import document_lines, due_date, invoice_period, month_span, taxes
+from .content import document_lines, due_date, invoice_period, month_span, taxes
 from .model import InvoiceData
 from .seller import Seller
 from .taxes import UNTAXED_CODES
