@@ -4,6 +4,8 @@ milliseconds an invoice) neither blocks the service's event loop nor holds the G
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +24,15 @@ def _background_priority() -> None:
     # Documents are background work: when the machine is busy, consuming statuses and debiting
     # balances (here or in the other services) comes first.
     os.nice(10)
+    # A worker of a service that was killed (SIGKILL, out of memory) would wait forever for work.
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True, name="orphaned").start()
 
 
 def _warm() -> None:
