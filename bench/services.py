@@ -23,6 +23,7 @@ import asyncpg
 import psutil
 import typer
 
+from services.invoicing.documents.seller import example_env
 from deploy.stack import kafka, postgres
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from deploy.stack.topics import ensure_topics
@@ -54,8 +55,11 @@ class Run:
 
 
 def bench_stack() -> StackSettings:
-    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=29092, kafka_controller_port=29093,
-                         pg_port=55434)
+    """Ports of its own (BILLING_BENCH_KAFKA_PORT, …_KAFKA_CONTROLLER_PORT, …_PG_PORT to move them)."""
+    env = os.environ.get
+    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
+                         kafka_controller_port=int(env("BILLING_BENCH_KAFKA_CONTROLLER_PORT", 29093)),
+                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)))
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:
@@ -63,7 +67,7 @@ def env_for(s: StackSettings, prefix: str) -> dict[str, str]:
     env.update({"BILLING_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap, "BILLING_DB_PORT": str(s.pg_port),
                 "BILLING_DB_PASSWORD": s.pg_password.get_secret_value(), f"{prefix}LOG_JSON": "true",
                 f"{prefix}LOG_LEVEL": "WARNING", f"{prefix}BATCH_MAX_RECORDS": "1000",
-                f"{prefix}HTTP_PORT": "0"})
+                f"{prefix}HTTP_PORT": "0", **example_env()})
     return env
 
 

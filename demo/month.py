@@ -38,15 +38,27 @@ def cards() -> list[dict[str, Any]]:
     return out
 
 
+# Postal addresses and invoice e-mails travel as fields of the billing address beyond contract 1.1,
+# which invoicing prints on the documents (§14 UStG) and XRechnung needs (docs/invoicing.md).
+ADDRESSES = {
+    "acmePA": {"street": "Hauptstraße 1", "postcode": "80331", "city": "München", "email": "rechnungen@acme.example"},
+    "globexPA": {"street": "1 Globex Plaza", "postcode": "10001", "city": "New York", "email": "ap@globex.example"},
+    "carlaCL": {"street": "Kärntner Straße 12", "postcode": "1010", "city": "Wien"},
+    "initechCL": {"street": "12 rue de la Paix", "postcode": "75002", "city": "Paris"},
+    "umbrellaCL": {"street": "Calle Mayor 5", "postcode": "28013", "city": "Madrid"},
+}
+
+
 def _partner(pid, name, model, currency, plan, country, vat, renewal=None):
     return {"type": "partner.upserted", "partner_id": pid, "name": name, "billing_model": model,
             "currency": currency, "plan": plan, "created_at": "2026-10-01T00:00:00Z",
-            "billing_address": {"country": country, "vat_id": vat}, "auto_renewal": renewal}
+            "billing_address": {"country": country, "vat_id": vat, **ADDRESSES.get(pid, {})},
+            "auto_renewal": renewal}
 
 
 def _client(cid, pid, name, country, vat):
     return {"type": "client.upserted", "client_id": cid, "partner_id": pid, "name": name,
-            "billing_address": {"country": country, "vat_id": vat}}
+            "billing_address": {"country": country, "vat_id": vat, **ADDRESSES.get(cid, {})}}
 
 
 def _channel(ch, cid, pid, license_, started, renewal=None):

@@ -31,13 +31,32 @@ fi
 [ -n "$PYTHON" ] || die "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)."
 
 command -v java >/dev/null || apt_install openjdk-17-jre-headless
-# The portal's browser test drives Debian's Chromium (Playwright without a browser download); its
-# statement PDFs use WeasyPrint, which needs Pango.
+# The portal's browser test drives Debian's Chromium (Playwright without a browser download).
 [ -x /usr/bin/chromium ] || apt_install chromium
-ldconfig -p 2>/dev/null | grep -q libpango-1.0 || apt_install libpango-1.0-0 libpangoft2-1.0-0
 command -v mvn >/dev/null || apt_install maven
+# javac runs the validator of the tests (tests/validator/MustangValidate.java) as a source file.
+command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${BILLING_STACK_PG_BIN:-}" ] \
     || apt_install postgresql
+
+# Invoice documents (docs/invoicing.md, "Documents") and the portal's statements: WeasyPrint's Pango and HarfBuzz (its subsetter
+# makes a PDF in milliseconds where fontTools takes a second), the invoice's font, and pdftoppm,
+# with which the tests and people look at the pages.
+doc_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 poppler-utils)
+missing_docs=()
+for p in "${doc_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_docs+=("$p")
+done
+[ ${#missing_docs[@]} -eq 0 ] || apt_install "${missing_docs[@]}"
+# The independent e-invoice validator (Mustang: veraPDF, the EN 16931 and XRechnung rules) in one
+# shaded jar; its pom names a repository we cannot reach, so nothing transitive is resolved.
+MUSTANG_JAR="${HOME}/.m2/repository/org/mustangproject/validator/2.25.0/validator-2.25.0-shaded.jar"
+if [ ! -f "$MUSTANG_JAR" ]; then
+    say "resolving the Mustang validator from Maven Central"
+    mvn -q -B dependency:get -Dartifact=org.mustangproject:validator:2.25.0:jar:shaded -Dtransitive=false \
+        >/dev/null || die "Maven could not resolve org.mustangproject:validator:2.25.0:jar:shaded"
+fi
+export BILLING_MUSTANG_JAR="$MUSTANG_JAR"
 
 # Reinstall the venv's packages only when pyproject.toml changed.
 stamp=".venv/.pyproject-sha256"

@@ -21,8 +21,10 @@ from .settings import KafkaSettings
 # An idempotent producer has one request in flight per broker, so a relay of 2,000 records waits for
 # as many round trips as it takes requests: batches of up to 256 KiB per partition (16 KiB by
 # default, some 40 statuses) carry a relay in a few requests.
+# A request may carry an invoice document's record (shared/topics.py INVOICE_DOCUMENTS, up to 8 MiB).
 PRODUCER_OPTIONS: dict[str, object] = {"acks": "all", "enable_idempotence": True, "linger_ms": 5,
-                                       "max_batch_size": 256 * 1024, "request_timeout_ms": 30_000}
+                                       "max_batch_size": 256 * 1024, "request_timeout_ms": 30_000,
+                                       "max_request_size": 9 * 1024 * 1024}
 CONSUMER_OPTIONS: dict[str, object] = {}
 
 _SASL = {"SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512, "PLAIN": SASLPlaintext}

@@ -67,3 +67,6 @@ class ServiceMetrics:
         self.invoices = Counter(
             "billing_invoices_issued_total", "Invoices issued and published, per kind.",
             ["service", "kind", "billing_model", "currency"], registry=r)
+        self.invoice_documents = Counter(
+            "billing_invoice_documents_total", "Invoice documents stored and published, per format.",
+            ["service", "format"], registry=r)

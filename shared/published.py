@@ -11,6 +11,7 @@ follow a message from its status to its debit and on to its invoice:
     balance       "ledger entry"     entry_id (payment_id / refund_id), balance_id
     balance       "balance closed"   balance_id, month
     invoicing     "invoice issued"   invoice_number, invoice_id, kind, balance_id (month-closing), period
+    invoicing     "invoice document published"   invoice_number, invoice_id, format, sha256, size
 
 Charged messages are the volume: they are logged per balance and batch, with
 their ids as a list (`message_ids`, at most `IDS_PER_LINE` a line, so that a
@@ -34,7 +35,7 @@ from structlog.stdlib import BoundLogger
 
 from .metrics import ServiceMetrics
 from .outbox import OutboxRecord
-from .topics import BALANCE_EVENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES, USAGE_PRICED
+from .topics import BALANCE_EVENTS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES, USAGE_PRICED
 
 
 IDS_PER_LINE = 100
@@ -73,6 +74,7 @@ class Published:
             LEDGER_ENTRIES.name: self._ledger_entry,
             LEDGER_CLOSED.name: self._closing,
             INVOICES.name: self._invoice,
+            INVOICE_DOCUMENTS.name: self._document,
         }
 
     def observe(self, records: Sequence[OutboxRecord]) -> None:
@@ -121,3 +123,8 @@ class Published:
                       balance_id=balance_id, billed_to=i["recipient"]["id"], partner_id=i["partner_id"],
                       channel_id=i.get("channel_id"), period=i["period"], total=i["total"],
                       currency=i["currency"])
+
+    def _document(self, d: dict[str, Any]) -> None:
+        self.metrics.invoice_documents.labels(self.metrics.service, d["format"]).inc()
+        self.log.info("invoice document published", invoice_number=d["number"], invoice_id=d["invoice_id"],
+                      format=d["format"], sha256=d["sha256"], size=d["size"])

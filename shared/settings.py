@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource,
                                SettingsConfigDict)
 
@@ -133,6 +133,34 @@ class BalanceSettings(ServiceSettings):
     sweep_interval_s: float = Field(5.0, description="How often held payments are retried.")
 
 
+class SellerSettings(BaseModel):
+    """The company that issues the invoices, as EN 16931 and §14 UStG want it on every document
+    (`BILLING_INVOICING_SELLER__*`, or the whole part as JSON in `BILLING_INVOICING_SELLER`).
+
+    Nothing has a default: the invoicing service refuses to start while a field is missing
+    (services/invoicing/documents/seller.py names it). The local stack and the tests set a fictional
+    German seller (`EXAMPLE_SELLER` there)."""
+
+    name: str | None = Field(None, description="Legal name, e.g. `Example Messaging GmbH`.")
+    street: str | None = Field(None, description="Street and number.")
+    postcode: str | None = Field(None, description="Postal code.")
+    city: str | None = Field(None, description="City.")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 country, e.g. `DE`.")
+    vat_id: str | None = Field(None, description="VAT id (USt-IdNr.), e.g. `DE123456789`.")
+    tax_number: str | None = Field(None, description="Tax number (Steuernummer) at the tax office.")
+    commercial_register: str | None = Field(None, description="Commercial register entry, e.g. `Amtsgericht Berlin "
+                                 "(Charlottenburg), HRB 123456 B`.")
+    register_id: str | None = Field(None, description="The register number alone (BT-30), e.g. `HRB 123456 B`.")
+    managing_directors: str | None = Field(None, description="Managing directors (Geschäftsführer), as printed.")
+    contact_name: str | None = Field(None, description="Who answers questions about invoices.")
+    contact_phone: str | None = Field(None, description="Their phone number.")
+    contact_email: str | None = Field(None, description="Their e-mail; also the seller's electronic address.")
+    bank_name: str | None = Field(None, description="The bank of the account invoices are paid to.")
+    iban: str | None = Field(None, description="IBAN of that account.")
+    bic: str | None = Field(None, description="BIC of that bank.")
+    payment_terms_days: int | None = Field(None, description="Days after issue an invoice is due.")
+
+
 class InvoicingSettings(ServiceSettings):
     """The invoicing service (`BILLING_INVOICING_*`)."""
 
@@ -150,6 +178,13 @@ class InvoicingSettings(ServiceSettings):
     balance_group_id: str = Field(
         "billing-balance", description="Balance's consumer group: a close waits until it has debited "
         "that usage and taken the payments published before the close.")
+    seller: SellerSettings = Field(default_factory=SellerSettings, description="The seller on every document.")
+    documents_interval_s: float = Field(
+        1.0, description="How often invoices still without documents are looked for.")
+    documents_batch: int = Field(20, description="Invoices made into documents per transaction.")
+    documents_workers: int = Field(
+        2, description="Processes that render PDFs (CPU-bound: at most the cores the service may use; 0 renders "
+        "in a thread of the service).")
 
 
 class PortalSettings(ServiceSettings):

@@ -17,6 +17,8 @@ class Topic:
     external: bool
     key: str
     has_dlq: bool = False
+    # The topic's max.message.bytes where records may exceed the broker's default of 1 MiB.
+    max_message_bytes: int | None = None
 
     @property
     def dlq(self) -> str:
@@ -47,7 +49,9 @@ LEDGER_CLOSE = Topic("billing.internal.ledger-close.v1", 1, False, "month", has_
 LEDGER_CLOSED = Topic("billing.internal.ledger-closed.v1", 1, False, "month", has_dlq=True)
 
 # Internal: every stored invoice document (PDF/A-3, CII, XRechnung), for those that serve them.
-INVOICE_DOCUMENTS = Topic("billing.internal.invoice-documents.v1", 6, False, "invoice id", has_dlq=True)
+# A record carries a whole PDF (base64): a month-closing invoice of a large partner runs to pages.
+INVOICE_DOCUMENTS = Topic("billing.internal.invoice-documents.v1", 6, False, "invoice id", has_dlq=True,
+                          max_message_bytes=8 * 1024 * 1024)
 
 # Internal, for the portal's read model: one compact record per balance (per channel, day and
 # category) and batch, never per message (shared/contracts/balance_moves.py, usage_days.py).
@@ -71,3 +75,8 @@ def topic_partitions() -> dict[str, int]:
     counts = {t.name: t.partitions for t in ALL_TOPICS}
     counts.update({t.dlq: DLQ_PARTITIONS for t in ALL_TOPICS if t.has_dlq})
     return counts
+
+
+def topic_configs() -> dict[str, dict[str, str]]:
+    """Name → the topic-level configuration of every topic that needs one."""
+    return {t.name: {"max.message.bytes": str(t.max_message_bytes)} for t in ALL_TOPICS if t.max_message_bytes}

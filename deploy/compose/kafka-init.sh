@@ -35,4 +35,7 @@ for spec in \
     "$KAFKA/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
         --topic "${spec%%:*}" --partitions "${spec##*:}" --replication-factor 1
 done
+# A documents record carries a whole PDF (shared/topics.py INVOICE_DOCUMENTS).
+"$KAFKA/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --alter --entity-type topics \
+    --entity-name billing.internal.invoice-documents.v1 --add-config max.message.bytes=8388608
 echo "kafka-init: principals and topics are in place"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
-from shared.topics import (DIRECTORY, INVOICE_DOCUMENTS, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
+from shared.topics import (DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
                            USAGE_PRICED)
 
 HERE = Path(__file__).resolve().parent
@@ -65,16 +65,10 @@ def _invoicing_extra(settings: ServiceSettings) -> list[tuple[str, str, str, str
         ("GROUP", settings.balance_group_id, "DESCRIBE", why)]
 
 
-def _invoicing_documents(settings: ServiceSettings) -> list[tuple[str, str, str, str]]:
-    # Invoicing publishes the invoice documents (issue 13, merged separately): until its publisher is
-    # in the code, the grant is declared here so that the topic has its one writer.
-    return [*_invoicing_extra(settings), ("TOPIC", INVOICE_DOCUMENTS.name, "WRITE", "publishes")]
-
-
 # What a service does with Kafka outside its FastStream subscribers and publishers. (Usage
 # ingest re-reads held statuses from wa.message-status.v1 without a group: its READ covers it.)
 EXTRA: dict[str, Callable[[ServiceSettings], list[tuple[str, str, str, str]]]] = {
-    "invoicing": _invoicing_documents,
+    "invoicing": _invoicing_extra,
 }
 
 # Principals of tools that are not services (no FastStream app to read their grants off).

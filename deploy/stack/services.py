@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
+from services.invoicing.documents.seller import example_env
 
 from . import security
 from .process import StackError, port_is_open, read_pid, spawn, stop_pid, wait_until
@@ -54,6 +55,9 @@ def _env(s: StackSettings, svc: Service) -> dict[str, str]:
     # The local stack plays demo months in the past (October 2026): closing each past month by
     # itself would close it before the demo's data arrives. Months close on command here.
     env.setdefault("BILLING_INVOICING_AUTO_CLOSE", "false")
+    # The local stack issues invoices as a fictional German company unless a seller is configured.
+    if not any(k.startswith("BILLING_INVOICING_SELLER") for k in env):
+        env.update(example_env())
     return env
 
 

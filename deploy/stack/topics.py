@@ -8,7 +8,7 @@ from aiokafka.errors import KafkaError
 
 from shared.kafka import client_options
 from shared.settings import KafkaSettings
-from shared.topics import topic_partitions
+from shared.topics import topic_configs, topic_partitions
 
 from .process import StackError
 
@@ -33,7 +33,9 @@ async def ensure_topics(bootstrap: str | KafkaSettings, timeout_s: float = 60.0,
     try:
         wanted = topic_partitions()
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
+        configs = topic_configs()
+        missing = [NewTopic(name, n, 1, topic_configs=configs.get(name, {}))
+                   for name, n in wanted.items() if name not in existing]
         if missing:
             await admin.create_topics(missing)
         await _await_metadata(admin, set(wanted), deadline)

@@ -20,10 +20,12 @@ from shared.contracts import Invoice, InvoiceKind, MonthClose, encode
 from shared.months import month_of, next_month
 from shared.topics import COMMANDS
 
+from . import documents
 from .common import (JsonOption, connect, emit_json, err, fail, fetch, out, progress, publish_models, run, settings,
                      table, validated)
 
-app = typer.Typer(help="Invoices: list, show, export for accounting, close a month.", no_args_is_help=True)
+app = typer.Typer(help="Invoices: list, show, their documents, export for accounting, close a month.",
+                  no_args_is_help=True)
 
 CSV_COLUMNS = (
     "invoice_number", "invoice_id", "kind", "billing_model", "issued_at", "period", "currency",
@@ -189,3 +191,7 @@ def close(
     else:
         out.print(f"[green]✓[/] {month} closed: {done['invoices']} month-closing and advance invoice(s)",
                   highlight=False)
+
+
+app.command("pdf")(documents.pdf)
+app.command("xml")(documents.xml)

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.contracts import Invoice, LedgerClose
+from shared.contracts import Invoice, InvoiceDocument, LedgerClose
 from shared.positions import KafkaPositions
 from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
-from shared.topics import INVOICES, LEDGER_CLOSE
+from shared.topics import INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSE
 
-from . import handlers, service
+from . import handlers, issue_documents, service
 from .adapters.postgres import unit_of_work
+from .adapters.renderer import ProcessRenderer
+from .documents.seller import SellerIncomplete, from_settings
 
 NAME = "invoicing"
 
@@ -29,6 +31,8 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
     relay = runtime.outbox([
         (INVOICES, Invoice, "Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),
         (LEDGER_CLOSE, LedgerClose, "Asks the ledger to close a month, once the close's barrier is passed."),
+        (INVOICE_DOCUMENTS, InvoiceDocument, "Every stored document of an invoice (PDF/A-3, CII, XRechnung), "
+         "keyed by invoice id, for those that serve them."),
     ])
     app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain), "Invoicing", __doc__ or "")
 
@@ -40,4 +44,20 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
         await relay.drain()
 
     runtime.every("month closer", settings.close_check_interval_s, closer)
+
+    # `python -m services.invoicing` refuses to start without a complete seller (__main__); an app made
+    # only to be described (AsyncAPI, ACLs) has none and makes no documents.
+    try:
+        seller = from_settings(settings.seller)
+    except SellerIncomplete as exc:
+        runtime.log.warning("no invoice documents without a complete seller", error=str(exc))
+    else:
+        renderer = ProcessRenderer(seller, settings.documents_workers)
+        runtime.close_on_stop(renderer.close)
+
+        async def documents() -> None:
+            if await issue_documents.make_all_documents(uow, renderer, settings.documents_batch):
+                await relay.drain()
+
+        runtime.every("invoice documents", settings.documents_interval_s, documents)
     return app

@@ -9,7 +9,18 @@ from typing import Protocol
 from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice, PartnerUpserted
 from shared.outbox import OutboxRecord
 
+from .documents.model import Address, Document
 from .domain.directory import Channel, Client, Partner
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSource:
+    """An invoice whose documents are to be made, with what they need beyond its message."""
+
+    invoice_id: str
+    message: dict
+    address: Address | None
+    corrected_issued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +29,7 @@ class Close:
 
     month: str
     command_id: str
-    state: str  # barrier → debits → ledger → done
+    state: str  # barrier → debits → ledger → documents → done
     status_offsets: dict[int, int]
     payment_offsets: dict[int, int]
     priced_offsets: dict[int, int] | None
@@ -48,7 +59,19 @@ class InvoiceStore(Protocol):
         """The next invoice number of `year`, allocated in this transaction (no gap, no repeat)."""
 
     async def save_invoice(self, invoice: Invoice) -> None:
-        """Record the invoice and queue it for publication (outbox)."""
+        """Record the invoice, queue it for publication (outbox) and for its documents."""
+
+    async def save_address(self, recipient_type: str, recipient_id: str, address: Address | None) -> None:
+        """Keep (or forget) a recipient's postal address and invoice e-mail."""
+
+    async def pending_documents(self, limit: int) -> list[DocumentSource]:
+        """Up to `limit` invoices still without documents, oldest first, locked (skipping those another holds)."""
+
+    async def save_documents(self, invoice_id: str, documents: Sequence[Document]) -> None:
+        """Store an invoice's documents (each format once, never changed) and take it off the queue."""
+
+    async def documents_pending(self, month: str) -> int:
+        """How many invoices issued by the close of `month` still wait for their documents."""
 
     async def emit(self, records: Sequence[OutboxRecord]) -> None: ...
 
@@ -73,6 +96,12 @@ class InvoiceStore(Protocol):
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None: ...
 
     async def closings(self, month: str) -> dict[str, BalanceClosing]: ...
+
+
+class Renderer(Protocol):
+    """Makes the documents of invoices (CPU-bound: off the event loop)."""
+
+    async def __call__(self, sources: Sequence[DocumentSource]) -> list[list[Document]]: ...
 
 
 class UnitOfWork(Protocol):

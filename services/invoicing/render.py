@@ -1,11 +1,13 @@
 """An invoice for people: plain text or HTML, from the contract message.
 
-`python -m services.invoicing.render INV-2026-000042 [--html]` reads it from the invoicing database.
+`python -m services.invoicing.render INV-2026-000042 [--html | --pdf FILE]` reads it from the invoicing database.
 """
 
 import asyncio
 import html
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import typer
@@ -78,12 +80,28 @@ async def load(number_or_id: str, settings: InvoicingSettings) -> Invoice | None
 
 
 def main(invoice: str = typer.Argument(..., help="Invoice number (INV-2026-000042) or id."),
-         as_html: bool = typer.Option(False, "--html", help="HTML instead of plain text.")) -> None:
+         as_html: bool = typer.Option(False, "--html", help="HTML instead of plain text."),
+         pdf: Path = typer.Option(None, "--pdf", help="Write a PDF rendered now with the configured seller (a "
+                                  "preview: `billing invoices pdf` writes the one issued).")) -> None:
     """Print one invoice, rendered for a person."""
-    found = asyncio.run(load(invoice, InvoicingSettings()))
+    settings = InvoicingSettings()
+    found = asyncio.run(load(invoice, settings))
     if found is None:
         typer.echo(f"No invoice {invoice}.", err=True)
         raise typer.Exit(1)
+    if pdf is not None:
+        from .documents.make import make
+        from .documents.model import from_message
+        from .documents.seller import SellerIncomplete, from_settings
+        try:
+            seller = from_settings(settings.seller)
+        except SellerIncomplete as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        data = from_message(json.loads(found.model_dump_json()))
+        pdf.write_bytes(next(d.content for d in make(data, seller) if d.format == "pdf"))
+        typer.echo(f"{pdf} written (a preview; the issued PDF: billing invoices pdf {found.number})", err=True)
+        return
     typer.echo(to_html(found) if as_html else text(found), nl=False)
 
 

@@ -18,6 +18,7 @@ from shared.months import month_of, month_start, next_month, previous_month
 from shared.outbox import OutboxRecord
 from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 
+from .documents.model import address_from
 from .domain.directory import Channel, Client, Partner
 from .domain.documents import (closing_lines, compose, has_activity, invoice_id, prepayment_line,
                                summary_of)
@@ -65,8 +66,12 @@ async def apply_directory(uow: UnitOfWork, accepted: Sequence[Accepted], now: da
                 known = await store.partner(event.partner_id)
                 if known is None or (known.billing_model, known.currency) == (event.billing_model, event.currency):
                     await store.upsert_partner(event)
+                    await store.save_address("partner", event.partner_id,
+                                             address_from(event.billing_address.model_extra or {}))
             elif isinstance(event, ClientUpserted):
                 await store.upsert_client(event)
+                await store.save_address("client", event.client_id,
+                                         address_from(event.billing_address.model_extra or {}))
             elif isinstance(event, ChannelAdded):
                 await store.upsert_channel(event)
                 await _license_prorated(store, event.channel_id, now)
@@ -165,9 +170,19 @@ async def _read_up_to(offsets: Offsets, group: str, *targets: tuple[str, dict[in
 async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, balance_group: str,
                          now: datetime) -> None:
     """Move each pending close along its barrier: statuses priced, priced usage and payments debited,
-    then ask the ledger to close the month (its answer issues the invoices)."""
+    then ask the ledger to close the month (its answer issues the invoices); once every invoice of the
+    close has its documents, the close is done."""
     async with uow() as store:
         for close in await store.closes():
+            if close.state == "documents":
+                # Its invoices are issued: the next month may close meanwhile (its invoices come after these).
+                waiting = await store.documents_pending(close.month)
+                if waiting:
+                    log.debug("close waits for documents", month=close.month, invoices=waiting)
+                else:
+                    await store.update_close(close.month, "done", done_at=now)
+                    log.info("month closed", month=close.month, command_id=close.command_id)
+                continue
             if close.state == "barrier":
                 # A status held because its channel or rate card was read after it is settled when usage
                 # ingest reads them: the directory and rate cards up to the request count as well.
@@ -203,7 +218,8 @@ async def apply_ledger_closed(uow: UnitOfWork, accepted: Sequence[Accepted], now
                 closings = await store.closings(message.month)
                 if waiting == message.close_id and len(closings) >= message.balances:
                     await issue_month(store, message.month, closings, now)
-                    await store.update_close(message.month, "done", done_at=now)
+                    # Done once every one of its invoices has its documents (issue_documents.py).
+                    await store.update_close(message.month, "documents")
     return []
 
 
@@ -252,5 +268,5 @@ async def issue_month(store: InvoiceStore, month: str, closings: dict[str, Balan
                                       partner=p, recipient=recipient, period=month, now=now,
                                       lines=closing_lines(closing, month), summary=summary_of(closing),
                                       client_id=c.client_id, channel_id=c.channel_id)
-    log.info("month closed", month=month, invoices=issued)
+    log.info("month's invoices issued", month=month, invoices=issued)
     return issued

@@ -66,6 +66,9 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
     }
 )
 
+# Topics whose records may be larger than a reader's usual limit (a whole invoice PDF): their own limit holds.
+_TOPIC_MAX_BYTES = {t.name: t.max_message_bytes for t in topics.ALL_TOPICS if t.max_message_bytes}
+
 ADAPTERS: Mapping[str, TypeAdapter[Any]] = MappingProxyType({name: c.adapter for name, c in _CONTRACTS.items()})
 """Topic name → the TypeAdapter of what the topic carries (external topics and their DLQs)."""
 
@@ -83,8 +86,10 @@ def _contract_for(topic: str) -> _Contract:
 
 
 def decode(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) -> ContractModel:
-    """The model in a record value of `topic`, or ContractViolation with its dead-letter code."""
+    """The model in a record value of `topic`, or ContractViolation with its dead-letter code. A topic that
+    declares a larger record size (shared/topics.py) is read up to that size."""
     contract = _contract_for(topic)
+    max_bytes = max(max_bytes, _TOPIC_MAX_BYTES.get(topic, 0))
     if value is None:
         raise ContractViolation(ErrorCode.MALFORMED_JSON, "value is null (no payload)")
     # Before any parsing: the limit exists so that a huge value costs nothing.

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from services.invoicing.documents.seller import example_env
+
 from .processes import STARTED
 from .stack import Endpoints, real_stack
 
@@ -96,6 +98,7 @@ def service_env(stack: Endpoints, prefix: str, **extra: str) -> dict[str, str]:
         "BILLING_DB_PASSWORD": stack.db.password.get_secret_value(),
         f"{prefix}LOG_JSON": "true",
         f"{prefix}HTTP_PORT": str(free_port()),
+        **example_env(),  # the fictional seller on every test invoice's documents
     })
     env.update(extra)
     return env

@@ -9,11 +9,13 @@ import asyncpg
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, encode)
+from shared.months import next_month
 from shared.outbox import OutboxRecord, enqueue
 from shared.topics import INVOICES
 
+from ..documents.model import Address, Document
 from ..domain.directory import Channel, Client, Partner
-from ..ports import Close
+from ..ports import Close, DocumentSource
 
 
 def _offsets(value: str | None) -> dict[int, int] | None:
@@ -89,11 +91,55 @@ class PostgresInvoiceStore:
 
     async def save_invoice(self, invoice: Invoice) -> None:
         value = encode(invoice)
+        # Queued for its documents in the same statement (one round trip: a close issues thousands).
         await self.conn.execute(
-            "INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+            "WITH issued AS (INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING invoice_id) "
+            "INSERT INTO documents_pending (invoice_id) SELECT invoice_id FROM issued",
             invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
             invoice.period, invoice.issued_at, value.decode())
         await enqueue(self.conn, [OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), value)])
+
+    async def save_address(self, recipient_type: str, recipient_id: str, address: Address | None) -> None:
+        if address is None:
+            await self.conn.execute("DELETE FROM recipient_addresses WHERE recipient_type = $1 AND "
+                                    "recipient_id = $2", recipient_type, recipient_id)
+            return
+        await self.conn.execute(
+            """INSERT INTO recipient_addresses VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (recipient_type, recipient_id) DO UPDATE SET street = excluded.street,
+                   postcode = excluded.postcode, city = excluded.city, email = excluded.email""",
+            recipient_type, recipient_id, address.street, address.postcode, address.city, address.email)
+
+    async def pending_documents(self, limit: int) -> list[DocumentSource]:
+        rows = await self.conn.fetch(
+            """SELECT p.invoice_id::text, i.invoice::text AS message, a.street, a.postcode, a.city, a.email,
+                      c.issued_at AS corrected_issued_at
+               FROM documents_pending p JOIN invoices i USING (invoice_id)
+               LEFT JOIN recipient_addresses a ON a.recipient_type = i.invoice->'recipient'->>'type'
+                    AND a.recipient_id = i.recipient_id
+               LEFT JOIN invoices c ON c.invoice_id::text = i.invoice->'corrects'->>'invoice_id'
+               ORDER BY p.queued_at, p.invoice_id LIMIT $1 FOR UPDATE OF p SKIP LOCKED""", limit)
+        return [DocumentSource(r["invoice_id"], json.loads(r["message"]),
+                               Address(r["street"], r["postcode"], r["city"], r["email"])
+                               if any(r[k] for k in ("street", "postcode", "city", "email")) else None,
+                               r["corrected_issued_at"]) for r in rows]
+
+    async def save_documents(self, invoice_id: str, documents: Sequence[Document]) -> None:
+        await self.conn.execute(
+            """INSERT INTO documents (invoice_id, format, filename, media_type, content, sha256, size)
+               SELECT $1::uuid, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::int[])
+               ON CONFLICT (invoice_id, format) DO NOTHING""",
+            invoice_id, [d.format for d in documents], [d.filename for d in documents],
+            [d.media_type for d in documents], [d.content for d in documents], [d.sha256 for d in documents],
+            [len(d.content) for d in documents])
+        await self.conn.execute("DELETE FROM documents_pending WHERE invoice_id = $1", invoice_id)
+
+    async def documents_pending(self, month: str) -> int:
+        return await self.conn.fetchval(
+            """SELECT count(*) FROM documents_pending p JOIN invoices i USING (invoice_id)
+               WHERE (i.period = $1 AND i.kind = 'month_closing')
+                  OR (i.period = $2 AND i.kind IN ('subscription', 'license', 'partner_plan'))""",
+            month, next_month(month))
 
     async def emit(self, records: Sequence[OutboxRecord]) -> None:
         await enqueue(self.conn, records)

@@ -124,3 +124,16 @@ def test_decode_returns_the_model_of_the_topic_and_encode_writes_absent_optional
     expected = {**json.loads(raw), "waba_id": None, "phone_number_id": None}
     expected["status"].update(conversation=None, pricing=None)
     assert json.loads(encode(message)) == expected
+
+
+def test_a_document_record_larger_than_the_usual_limit_is_read_up_to_its_topics_own_limit():
+    """An invoice document of 1 MB decodes although readers refuse other values above 64 KiB."""
+    import base64
+
+    content = b"%PDF" + b"x" * 1_000_000
+    value = json.dumps({"invoice_id": "5b0c2f0e", "number": "INV-2026-000042", "partner_id": "acmePA",
+                        "recipient_id": "acmePA", "format": "pdf", "media_type": "application/pdf",
+                        "filename": "INV-2026-000042.pdf", "sha256": "0" * 64, "size": len(content),
+                        "issued_at": "2026-11-01T00:00:07Z",
+                        "content_base64": base64.b64encode(content).decode()}).encode()
+    assert decode(topics.INVOICE_DOCUMENTS.name, value, max_bytes=64 * 1024).content == content

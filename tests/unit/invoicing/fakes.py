@@ -11,6 +11,7 @@ positions the close's barrier reads; a test sets them. `Feed` turns dicts into
 the `Accepted` batches the use cases take, through the contract's own `decode`.
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,7 +25,9 @@ from shared.outbox import OutboxRecord
 from shared.topics import COMMANDS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
 
 from services.invoicing.domain.directory import Channel, Client, Partner
-from services.invoicing.ports import Close
+from services.invoicing.documents.model import Address, Document
+from services.invoicing.ports import Close, DocumentSource
+from shared.months import next_month
 from tests.unit.fakes import Feed as _Feed
 from tests.unit.fakes import FakeStore, StoreFailure
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
@@ -46,10 +49,10 @@ class CloseRow:
     ratecard_offsets: dict[int, int] = field(default_factory=dict)
 
 
-_CLOSE_STATES = ("barrier", "debits", "ledger", "done")
+_CLOSE_STATES = ("barrier", "debits", "ledger", "documents", "done")
 _BILLED_ITEMS = ("license", "plan")
 _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "invoices", "closes_rows",
-          "ledger_closings", "outbox")
+          "ledger_closings", "outbox", "addresses", "documents", "pending")
 
 
 class FakeInvoiceStore(FakeStore):
@@ -68,6 +71,9 @@ class FakeInvoiceStore(FakeStore):
         self.closes_rows: dict[str, CloseRow] = {}  # month → close
         self.ledger_closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
         self.outbox: list[OutboxRecord] = []
+        self.addresses: dict[tuple[str, str], Address] = {}  # (recipient type, id) → address
+        self.documents: dict[tuple[str, str], Document] = {}  # (invoice id, format) → document
+        self.pending: dict[str, None] = {}  # invoices waiting for documents, in queue order
 
 
     # -- directory ---------------------------------------------------------------------------
@@ -151,6 +157,39 @@ class FakeInvoiceStore(FakeStore):
             raise StoreFailure(f"invoices.number unique violated: {invoice.number}")
         self.invoices[invoice.invoice_id] = invoice
         self.outbox.append(OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), encode(invoice)))
+        self.pending[invoice.invoice_id] = None
+
+    async def save_address(self, recipient_type: str, recipient_id: str, address: Address | None) -> None:
+        self._call("save_address")
+        if address is None:
+            self.addresses.pop((recipient_type, recipient_id), None)
+        else:
+            self.addresses[(recipient_type, recipient_id)] = address
+
+    async def pending_documents(self, limit: int) -> list[DocumentSource]:
+        self._call("pending_documents")
+        sources = []
+        for invoice_id in list(self.pending)[:limit]:
+            message = json.loads(encode(self.invoices[invoice_id]))
+            recipient = message["recipient"]
+            corrects = message.get("corrects")
+            corrected = self.invoices.get(corrects["invoice_id"]) if corrects else None
+            sources.append(DocumentSource(invoice_id, message, self.addresses.get((recipient["type"], recipient["id"])),
+                                          corrected.issued_at if corrected else None))
+        return sources
+
+    async def save_documents(self, invoice_id: str, documents: Sequence[Document]) -> None:
+        self._call("save_documents")
+        for d in documents:  # ON CONFLICT (invoice_id, format) DO NOTHING: a stored document never changes
+            self.documents.setdefault((invoice_id, d.format), d)
+        self.pending.pop(invoice_id, None)
+
+    async def documents_pending(self, month: str) -> int:
+        self._call("documents_pending")
+        following = next_month(month)
+        return sum(1 for i in self.pending if (self.invoices[i].period, self.invoices[i].kind) in
+                   {(month, "month_closing"), (following, "subscription"), (following, "license"),
+                    (following, "partner_plan")})
 
     async def emit(self, records: Sequence[OutboxRecord]) -> None:
         self._call("emit")
@@ -270,3 +309,9 @@ class Feed(_Feed):
 
     def closed(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(LEDGER_CLOSED.name, b["month"], b) for b in bodies]
+
+
+async def fake_renderer(sources: Sequence[DocumentSource]) -> list[list[Document]]:
+    """`ports.Renderer` without the PDF: one small stand-in document per invoice, derived from its number."""
+    return [[Document("pdf", f"{s.message['number']}.pdf", f"%PDF {s.message['number']}".encode())]
+            for s in sources]

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from services.invoicing import service
+from services.invoicing import issue_documents, service
 from services.invoicing.domain.documents import invoice_id
 from shared.contracts import Invoice, LedgerClose, decode
 from shared.dead_letters import Accepted
 from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 from tests.builders import channel, client, partner
 
-from .fakes import FakeInvoiceStore, FakeOffsets, FakeUnitOfWork, Feed, StoreFailure
+from .fakes import FakeInvoiceStore, FakeOffsets, FakeUnitOfWork, Feed, StoreFailure, fake_renderer
 
 INGEST = "usage-ingest"
 BALANCE = "balance"
@@ -251,9 +251,16 @@ class World:
         await self.advance(now)
         assert self.state(month) == "ledger"
         issued = await self.closed_batch(self.answer(month, *closings), now)
+        assert self.state(month) == "documents"
+        await self.finish_documents(now)
         assert self.state(month) == "done"
         assert self.store.closes_rows[month].done_at == utc(now)
         return issued
+
+    async def finish_documents(self, now: str = CLOSE_MARCH_AT) -> None:
+        """Every queued invoice gets its documents, then the close waiting for them is done."""
+        await issue_documents.make_all_documents(self.uow, fake_renderer, 20)
+        await self.advance(now)
 
 
 async def world_with(*directory: dict[str, Any], now: str = ADDED_AT) -> World:
@@ -787,6 +794,7 @@ async def test_a_store_failing_mid_close_rolls_everything_back_and_a_rerun_issue
     acme.store.fail_on = None
     assert published(await acme.closed_batch(batch, CLOSE_MARCH_AT)) == expected_invoices
     assert [i["number"] for i in expected_invoices] == ["INV-2026-000002", "INV-2026-000003"]
+    await acme.finish_documents()
     assert acme.state("2026-03") == "done"
 
 
@@ -922,6 +930,7 @@ async def test_a_ledger_closed_for_another_close_is_ignored_and_the_matching_one
     assert stale == [] and acme.state("2026-03") == "ledger"
     issued = await acme.closed_batch(acme.answer("2026-03", ACME_MARCH), CLOSE_MARCH_AT)
     assert [(i.kind, i.period) for i in issued] == [("subscription", "2026-04"), ("month_closing", "2026-03")]
+    await acme.finish_documents()
     assert acme.state("2026-03") == "done"
     assert acme.store.closes_rows["2026-03"].done_at == utc(CLOSE_MARCH_AT)
 
@@ -961,10 +970,12 @@ async def test_a_close_request_two_months_ahead_closes_the_month_in_between_firs
     assert await acme.closed(ledger_closed("close-may", "2026-05", 0), now="2026-06-01T00:10:00Z") == []
     april = await acme.closed(ledger_closed("close-may", "2026-04", 0), now="2026-06-01T00:10:00Z")
     assert [(i.kind, i.period) for i in april] == [("subscription", "2026-05"), ("month_closing", "2026-04")]
+    await acme.finish_documents("2026-06-01T00:10:00Z")
     await acme.advance("2026-06-01T00:10:00Z")
     assert [c.month for c in acme.ledger_closes()] == ["2026-03", "2026-04", "2026-05"]
     may = await acme.closed(ledger_closed("close-may", "2026-05", 0), now="2026-06-01T00:10:00Z")
     assert [(i.kind, i.period) for i in may] == [("subscription", "2026-06"), ("month_closing", "2026-05")]
+    await acme.finish_documents("2026-06-01T00:10:00Z")
     assert acme.store.closes_rows["2026-05"].state == "done"
 
 
