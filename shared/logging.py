@@ -65,6 +65,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     root.setLevel(level.upper())
     # aiokafka reports every rebalance step at INFO; keep WARNING and above.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # WeasyPrint reports each step of every page it lays out at INFO (invoice documents, statements).
+    logging.getLogger("weasyprint").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str | None = None, **bound: Any) -> structlog.stdlib.BoundLogger:
