@@ -150,3 +150,6 @@ class InvoicingSettings(ServiceSettings):
     balance_group_id: str = Field(
         "billing-balance", description="Balance's consumer group: a close waits until it has debited "
         "that usage and taken the payments published before the close.")
+    hold_s: float = Field(
+        3600.0, description="How long an invoice.credit naming an invoice not recorded yet (a restore replaying "
+        "the commands) is held before it goes to the DLQ as unknown_invoice; 0 refuses it at once.")

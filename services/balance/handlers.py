@@ -7,9 +7,9 @@ from shared.consumer import Input
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
 from shared.published import log_usage_lines
-from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, USAGE_PRICED
+from shared.topics import BALANCE_CREDITS, DIRECTORY, LEDGER_CLOSE, PAYMENTS, USAGE_PRICED
 
-from . import service
+from . import credits, service
 from .ports import UnitOfWork
 
 log = get_logger("balance", service="balance")
@@ -37,6 +37,11 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
         await flush()
         return refused
 
+    async def balance_credits(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await credits.apply_credits(uow, accepted, clock())
+        await flush()
+        return refused
+
     async def directory(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_directory(uow, accepted)
         # A payment held because it came before the record that opened its balance is applied before
@@ -58,4 +63,6 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
         Input(DIRECTORY, "Partners and channels (§3.2): which balances exist, their auto-renewal, what "
               "pauses with them.", directory, owns_dead_letters=False),
         Input(LEDGER_CLOSE, "Close a booking month (from invoicing, after its barrier).", close),
+        Input(BALANCE_CREDITS, "Credit notes settled to a balance (from invoicing): booked once each, to the "
+              "earliest open month.", balance_credits),
     ]

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from shared import topics
+from shared.contracts.balance_credits import BalanceCredit
 from shared.contracts.balance_events import BalanceEvent
 from shared.contracts.base import ContractModel
 from shared.contracts.commands import Command
@@ -52,6 +53,7 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.LEDGER_ENTRIES.name: _Contract(TypeAdapter(LedgerEntry), tagged=False),
         topics.LEDGER_CLOSE.name: _Contract(TypeAdapter(LedgerClose), tagged=False),
         topics.LEDGER_CLOSED.name: _Contract(TypeAdapter(LedgerClosedEvent), tagged=True),
+        topics.BALANCE_CREDITS.name: _Contract(TypeAdapter(BalanceCredit), tagged=False),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

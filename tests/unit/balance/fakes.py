@@ -20,7 +20,7 @@ from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCanc
 from shared.dead_letters import Accepted
 from shared.money import MICRO, plain
 from shared.outbox import OutboxRecord
-from shared.topics import PAYMENTS, USAGE_PRICED
+from shared.topics import BALANCE_CREDITS, PAYMENTS, USAGE_PRICED
 
 from shared.months import month_of
 from services.balance.domain.crossings import Renewal
@@ -158,7 +158,7 @@ class FakeBalanceStore(FakeStore):
         seen = {(row.entry.kind, row.entry.business_id) for row in self.ledger}
         new: list[Entry] = []
         for e in unique:
-            if e.kind not in ("usage", "payment", "refund"):
+            if e.kind not in ("usage", "payment", "refund", "credit"):
                 raise StoreFailure(f"ledger.kind check violated: {e.kind}")
             if e.owner_id not in self.balances:
                 raise StoreFailure(f"ledger.owner_id references no balance: {e.owner_id}")
@@ -267,6 +267,7 @@ class FakeBalanceStore(FakeStore):
             this = [r.entry for r in rows if r.entry.booked_month == month]
             starting = sum((r.entry.amount for r in rows if r.entry.booked_month < month), Decimal(0))
             added = sum((e.amount for e in this if e.kind == "payment"), Decimal(0))
+            credits = sum((e.amount for e in this if e.kind == "credit"), Decimal(0))
             usage = -sum((e.amount for e in this if e.kind == "usage"), Decimal(0))
             refunds = -sum((e.amount for e in this if e.kind == "refund"), Decimal(0))
             groups: dict[tuple[Any, ...], list[Entry]] = defaultdict(list)
@@ -286,8 +287,9 @@ class FakeBalanceStore(FakeStore):
                 balance=Account(partner_id=owner) if b.kind == "partner" else Account(channel_id=owner),
                 partner_id=b.partner_id, client_id=b.client_id, billing_model=b.billing_model,
                 currency=b.currency, starting_balance=plain(starting), added_funds=plain(added),
-                usage=plain(usage), refunds=plain(refunds),
-                ending_balance=plain(starting + added - usage - refunds), usage_lines=lines, payments=payments))
+                credits=plain(credits), usage=plain(usage), refunds=plain(refunds),
+                ending_balance=plain(starting + added + credits - usage - refunds), usage_lines=lines,
+                payments=payments))
         return closings
 
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
@@ -331,3 +333,6 @@ class Feed(_Feed):
 
     def payments(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(PAYMENTS.name, owner_of(b["account"]), b) for b in bodies]
+
+    def credits(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(BALANCE_CREDITS.name, owner_of(b["balance"]), b) for b in bodies]

@@ -62,7 +62,7 @@ def billing(*args: str):
     (["invoices", "close", "2999-01"], "2999-01 has not ended yet"),
     (["invoices", "list", "--month", "October"], "invalid month: --month"),
     (["invoices", "export", "2026-10", "--by", "quarter"], "--by is issued or period"),
-    (["invoices", "list", "--kind", "credit_note"], "--kind 'credit_note' is not an invoice kind; one of: prepayment"),
+    (["invoices", "list", "--kind", "refund"], "--kind 'refund' is not an invoice kind; one of: prepayment"),
     (["deadletters", "list", "--topic", "billing.nope.v1"], "no dead-letter topic for 'billing.nope.v1'; one of"),
     (["deadletters", "list", "--code", "oops"], "--code 'oops' is not an error code; one of: malformed_json"),
     (["deadletters", "replay", "billing.payments.v1"], "choose what to replay: --code, --offset, --key, or --all"),
