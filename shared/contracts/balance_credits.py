@@ -9,18 +9,21 @@ published twice (a crash between the publish and the outbox's delete) credits
 nothing twice.
 """
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from shared.contracts.base import BillingModel, ContractModel, Currency, Id, PositiveAmount, UtcDateTime
-from shared.contracts.invoices import InvoiceNumber
 from shared.contracts.payments import Account
+
+CreditNoteNumber = Annotated[str, StringConstraints(pattern=r"^CN-[0-9]{4}-[0-9]{6}$")]
 
 
 class BalanceCredit(ContractModel):
     """Money a credit note gives back to a prepaid balance."""
 
     credit_id: Id = Field(description="The credit note's `invoice_id`: the ledger entry's business id.")
-    number: InvoiceNumber = Field(description="The credit note's number, `CN-…`.")
+    number: CreditNoteNumber = Field(description="The credit note's number, `CN-…`.")
     corrects_invoice_id: Id = Field(description="The invoice the credit note corrects.")
     balance: Account = Field(description="The balance credited: the partner's (Partner-Paid) or the channel's.")
     partner_id: Id = Field(description="The balance's partner.")
