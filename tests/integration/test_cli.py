@@ -149,8 +149,8 @@ def test_an_operator_runs_a_month_with_the_billing_command(own_database, unique,
                           ("subscription", N, "1084.77", "206.11", "1290.88")]
         assert [i["kind"] for i in billing.json("invoices", "list", "--recipient", P, "--month", N)] == ["subscription"]
         closing = next(i for i in mine if i["kind"] == "month_closing")
-        assert closing["summary"] == {"starting_balance": "0.00", "added_funds": "100.00", "usage": "0.3393",
-                                      "refunds": "10.00", "ending_balance": "89.6607"}
+        assert closing["summary"] == {"starting_balance": "0.00", "added_funds": "100.00", "credits": "0.00",
+                                      "usage": "0.3393", "refunds": "10.00", "ending_balance": "89.6607"}
         page = billing("invoices", "show", closing["number"]).stdout
         assert f"Month closing invoice {closing['number']}" in page and "4.76 EUR" in page
         assert billing.json("invoices", "show", closing["invoice_id"]) == closing
