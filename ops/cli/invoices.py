@@ -197,7 +197,8 @@ def close(
 
 def _credit_options(lines: list[int]) -> dict[str, str]:
     """Contract field paths → the options they came from, for error messages."""
-    names = {"lines": "--line", "reason": "--reason", "settle": "--settle", "command_id": "--id"}
+    names = {"lines": "--line", "reason": "--reason", "settle": "--settle", "command_id": "--id",
+             "invoice_id": "INVOICE"}
     for i in range(len(lines)):
         names |= {f"lines.{i}.line": f"--line {lines[i]}", f"lines.{i}.amount": f"--amount of --line {lines[i]}"}
     return names
