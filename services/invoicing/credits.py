@@ -52,8 +52,9 @@ async def apply_commands(uow: UnitOfWork, offsets: Offsets, accepted: Sequence[A
 async def _credit_or_hold(store: InvoiceStore, record: ConsumerRecord, command: InvoiceCredit, now: datetime,
                           hold_s: float) -> Refusal | None:
     # A later credit of an invoice waits behind a held one: credits of one invoice apply in command order.
-    if not await store.holds_credit_for(command.invoice_id) and (
-            hold_s <= 0 or names_no_invoice(command.invoice_id) or await store.invoice(command.invoice_id) is not None):
+    behind = await store.holds_credit_for(command.invoice_id)
+    unknown = not names_no_invoice(command.invoice_id) and await store.invoice(command.invoice_id) is None
+    if hold_s <= 0 or not (behind or unknown):
         return await issue_credit_note(store, command, now)
     await store.hold_credit(HeldCredit(record.topic, record.partition, record.offset, record.key, record.value,
                                        command.invoice_id, now))
