@@ -1,10 +1,12 @@
 """In-memory fakes of the invoicing ports, with the PostgreSQL adapter's semantics.
 
-`FakeInvoiceStore` keeps every table of `migrations/0002_invoices.sql` (and the
-outbox of `0001_outbox.sql`) as plain Python containers and implements every
+`FakeInvoiceStore` keeps every table of `migrations/0002_invoices.sql`, the
+credit-note tables of `0005_credit_notes.sql` (and the outbox of
+`0001_outbox.sql`) as plain Python containers and implements every
 method of `ports.InvoiceStore` the way `adapters/postgres.py` does: upserts
 that keep what their `ON CONFLICT` clause keeps, a `billed` primary key and
-unique invoice ids and numbers that raise, one number sequence per year,
+unique invoice ids and numbers that raise, one number sequence per series and
+year, the `line_credits` CHECK that refuses an over-credit,
 closes oldest first. `FakeUnitOfWork` wraps it in "transactions": a block that
 raises leaves the store exactly as it found it. `FakeOffsets` is the Kafka
 positions the close's barrier reads; a test sets them. `Feed` turns dicts into
