@@ -1,8 +1,8 @@
 """In-memory fakes of the balance service ports, with the PostgreSQL adapter's semantics.
 
-`FakeBalanceStore` keeps every table of `migrations/0002_ledger.sql` (credits
-included, `0004_credits.sql`; and the
-outbox of `0001_outbox.sql`) as plain Python containers and implements every
+`FakeBalanceStore` keeps every table of `migrations/0002_ledger.sql` (with the
+credits of `0004_credits.sql`) and the outbox of `0001_outbox.sql` as plain
+Python containers and implements every
 method of `ports.BalanceStore` the way `adapters/postgres.py` does.
 `FakeUnitOfWork` wraps it in "transactions": a block that raises leaves the
 store exactly as it found it. `Feed` turns dicts into the `Accepted` batches
