@@ -1,25 +1,25 @@
-"""`billing invoices`: list, show one for a person, export a month for accounting, close a month, credit.
+"""`billing invoices`: list, show one for a person, export a month for accounting, close a month (and
+credit an invoice: `credit_notes.py`).
 
 Invoices are read from invoicing's table (the contract message as issued);
-closing a month publishes `month.close` and crediting an invoice
-`invoice.credit` to `billing.commands.v1`, which the invoicing service answers
-by issuing the month's invoices, or the credit note, once.
+closing a month publishes `month.close` to `billing.commands.v1`, which the
+invoicing service answers by issuing the month's invoices once.
 """
 
 import asyncio
 import csv
-import hashlib
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+import asyncpg
 import typer
 
-from services.invoicing.domain.credit_notes import check_settle, credit_note_id, plan
 from services.invoicing.render import text, to_html
-from shared.contracts import ContractViolation, Invoice, InvoiceCredit, InvoiceKind, MonthClose, encode
+from shared.contracts import Invoice, InvoiceKind, MonthClose, encode
 from shared.months import month_of, next_month
 from shared.topics import COMMANDS
 
@@ -148,21 +148,32 @@ def export(
               + (f" to {output}" if output else ""), highlight=False)
 
 
-async def _wait_closed(month: str, timeout_s: float) -> dict[str, Any] | None:
+async def poll(look: Callable[[asyncpg.Connection], Awaitable[Any]], timeout_s: float) -> Any:
+    """What `look` finds, asked every half second until it finds something or the time is up (None)."""
     conn = await connect(settings())
     try:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while asyncio.get_running_loop().time() < deadline:
-            row = await conn.fetchrow("SELECT state, done_at FROM invoicing.closes WHERE month = $1", month)
-            if row is not None and row["state"] == "done":
-                count = await conn.fetchval(
-                    "SELECT count(*) FROM invoicing.invoices WHERE (period = $1 AND kind = 'month_closing') OR "
-                    "(period = $2 AND kind IN ('subscription', 'license', 'partner_plan'))", month, next_month(month))
-                return {"month": month, "state": "done", "done_at": row["done_at"], "invoices": count}
+            found = await look(conn)
+            if found is not None:
+                return found
             await asyncio.sleep(0.5)
         return None
     finally:
         await conn.close()
+
+
+async def _wait_closed(month: str, timeout_s: float) -> dict[str, Any] | None:
+    async def done(conn: asyncpg.Connection) -> dict[str, Any] | None:
+        row = await conn.fetchrow("SELECT state, done_at FROM invoicing.closes WHERE month = $1", month)
+        if row is None or row["state"] != "done":
+            return None
+        count = await conn.fetchval(
+            "SELECT count(*) FROM invoicing.invoices WHERE (period = $1 AND kind = 'month_closing') OR "
+            "(period = $2 AND kind IN ('subscription', 'license', 'partner_plan'))", month, next_month(month))
+        return {"month": month, "state": "done", "done_at": row["done_at"], "invoices": count}
+
+    return await poll(done, timeout_s)
 
 
 @app.command()
@@ -193,97 +204,3 @@ def close(
     else:
         out.print(f"[green]✓[/] {month} closed: {done['invoices']} month-closing and advance invoice(s)",
                   highlight=False)
-
-
-def _credit_options(lines: list[int]) -> dict[str, str]:
-    """Contract field paths → the options they came from, for error messages."""
-    names = {"lines": "--line", "reason": "--reason", "settle": "--settle", "command_id": "--id",
-             "invoice_id": "INVOICE"}
-    for i in range(len(lines)):
-        names |= {f"lines.{i}.line": f"--line {lines[i]}", f"lines.{i}.amount": f"--amount of --line {lines[i]}"}
-    return names
-
-
-async def _credit_state(number: str) -> tuple[Invoice | None, dict[int, Any]]:
-    """The invoice, and what earlier credit notes took off each of its lines."""
-    conn = await connect(settings())
-    try:
-        value = await conn.fetchval("SELECT invoice::text FROM invoicing.invoices WHERE number = $1 "
-                                    "OR invoice_id::text = $1", number)
-        if value is None:
-            return None, {}
-        invoice = Invoice.model_validate_json(value)
-        rows = await conn.fetch("SELECT line, credited FROM invoicing.line_credits WHERE invoice_id = $1::uuid",
-                                invoice.invoice_id)
-        return invoice, {r["line"]: r["credited"] for r in rows}
-    finally:
-        await conn.close()
-
-
-async def _wait_issued(note_id: str, timeout_s: float) -> Invoice | None:
-    conn = await connect(settings())
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while asyncio.get_running_loop().time() < deadline:
-            value = await conn.fetchval("SELECT invoice::text FROM invoicing.invoices WHERE invoice_id = $1::uuid",
-                                        note_id)
-            if value is not None:
-                return Invoice.model_validate_json(value)
-            await asyncio.sleep(0.5)
-        return None
-    finally:
-        await conn.close()
-
-
-@app.command()
-def credit(
-    invoice: str = typer.Argument(..., help="The invoice to correct: its number (INV-2026-000042) or id."),
-    line: list[int] = typer.Option([], "--line", help="A line to credit, by its 0-based position on the invoice "
-                                   "(as `show` lists them, from 0); repeat with --amount. None: every line in full."),
-    amount: list[str] = typer.Option([], "--amount", help="How much of the --line before it to credit, e.g. 25.00."),
-    reason: str = typer.Option(..., "--reason", help="Why the invoice is corrected; printed on the credit note."),
-    settle: str = typer.Option(..., "--settle", help="credit_balance: back to the prepaid balance (tax included); "
-                               "payable: accounting pays it out or offsets it."),
-    command_id: str = typer.Option(None, "--id", help="The command's id (default: derived from the invoice, lines, "
-                                   "reason and settle, so running the same command again issues nothing new)."),
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait until invoicing has issued the credit note."),
-    timeout: float = typer.Option(60.0, help="Seconds to wait."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Correct an issued invoice with a credit note (CN-…): some lines in part, or every line in full."""
-    if len(line) != len(amount):
-        fail(f"--line and --amount go in pairs: {len(line)} --line, {len(amount)} --amount")
-    names = _credit_options(line)
-    pairs = [{"line": n, "amount": a} for n, a in zip(line, amount, strict=True)] or None
-    command = validated(InvoiceCredit, {"type": "invoice.credit", "command_id": command_id or "-", "invoice_id": invoice,
-                                        "lines": pairs, "reason": reason, "settle": settle}, "credit", names)
-    found, credited = run(_credit_state(invoice))
-    if found is None:
-        fail(f"no invoice {invoice}", code=1)
-    command = command.model_copy(update={"invoice_id": found.invoice_id})
-    if command_id is None:
-        # The same correction asked twice (by number or by id) is one command: one credit note.
-        fingerprint = hashlib.sha256(encode(command)).hexdigest()[:16]
-        command = command.model_copy(update={"command_id": f"credit-{found.number}-{fingerprint}"})
-    try:
-        plan(found, command, credited)
-        check_settle(found, command)
-    except ContractViolation as refused:
-        message = refused.message
-        for field, option in names.items():
-            message = message.replace(f"{field}: ", f"{option}: ")
-        fail(message)
-    meta = publish_models(settings(), COMMANDS.name, found.period, command, as_json,
-                          f"credit of {found.number}", show=not (wait and as_json))
-    if not wait:
-        return
-    with err.status(f"Invoicing credits {found.number}…"):
-        note = run(_wait_issued(credit_note_id(command.command_id), timeout))
-    if note is None:
-        fail(f"no credit note within {timeout:.0f} s: is invoicing running, or was the command refused? "
-             "(billing deadletters list --topic billing.commands.v1)", 1)
-    if as_json:
-        emit_json({"credit_note": json.loads(encode(note)), "command_id": command.command_id, "offset": meta.offset})
-    else:
-        out.print(f"[green]✓[/] {note.number} credits {note.total} {note.currency} of {found.number} "
-                  f"({note.settle})", highlight=False)
