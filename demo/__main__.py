@@ -24,16 +24,16 @@ from services.portal.domain.principals import Principal
 from services.invoicing.render import text
 from shared.contracts import Invoice
 from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import (BALANCE_EVENTS, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICES, LEDGER_CLOSE,
-                           LEDGER_CLOSED, LEDGER_ENTRIES, MESSAGE_STATUS, PAYMENTS, RATECARDS, TOPUP_REQUESTS,
-                           USAGE_DAYS, USAGE_PRICED)
+from shared.topics import (BALANCE_CREDITS, BALANCE_EVENTS, BALANCE_MOVES, COMMANDS, DIRECTORY, INVOICES,
+                           LEDGER_CLOSE, LEDGER_CLOSED, LEDGER_ENTRIES, MESSAGE_STATUS, PAYMENTS, RATECARDS,
+                           TOPUP_REQUESTS, USAGE_DAYS, USAGE_PRICED)
 
 from . import month
 
 # Wide enough for the tables and invoices when the output is a file or a pipe, not a terminal.
 console = Console(width=max(Console().width, 120))
 GROUPS = {"billing-usage-ingest": (MESSAGE_STATUS, DIRECTORY, RATECARDS),
-          "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE, TOPUP_REQUESTS),
+          "billing-balance": (USAGE_PRICED, PAYMENTS, DIRECTORY, LEDGER_CLOSE, TOPUP_REQUESTS, BALANCE_CREDITS),
           "billing-invoicing": (COMMANDS, DIRECTORY, LEDGER_ENTRIES, LEDGER_CLOSED),
           "billing-portal": (DIRECTORY, BALANCE_MOVES, USAGE_DAYS, INVOICES, BALANCE_EVENTS, LEDGER_ENTRIES)}
 OWNERS = ("acmePA", "globexCH0007", "globexCH0008", "globexCH0009", "globexCH0010")
@@ -118,6 +118,8 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
                     break
                 await asyncio.sleep(0.5)
         await settle(kafka.bootstrap_servers, conn, "Publishing the invoices")
+        await correct(producer, conn)
+        await settle(kafka.bootstrap_servers, conn, "Issuing the credit notes")
         await show_balances(conn)
         show_events(await balance_events(kafka.bootstrap_servers))
         await show_invoices(conn)
@@ -136,20 +138,31 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
         await conn.close()
 
 
+async def correct(producer: AIOKafkaProducer, conn: asyncpg.Connection) -> None:
+    """The corrections of the month's story, as `invoice.credit` commands keyed by the invoice's period."""
+    for c in month.CORRECTIONS:
+        invoice = json.loads(await conn.fetchval(
+            "SELECT invoice::text FROM invoicing.invoices WHERE kind = $1 AND recipient_id = $2 AND period = $3",
+            c.kind, c.recipient, c.period))
+        command = month.credit_command(c, invoice)
+        await (await producer.send(COMMANDS.name, json.dumps(command).encode(), key=c.period.encode()))
+
+
 async def show_balances(conn: asyncpg.Connection) -> None:
     console.rule("[bold]Balances")
-    table = Table("balance", "model", "currency", "paid in", "refunded", "usage", "messages", "balance")
+    table = Table("balance", "model", "currency", "paid in", "credited", "refunded", "usage", "messages", "balance")
     for r in await conn.fetch(
             """SELECT b.owner_id, b.billing_model, b.currency, b.amount,
                       coalesce(sum(l.amount) FILTER (WHERE l.kind = 'payment'), 0) AS paid,
+                      coalesce(sum(l.amount) FILTER (WHERE l.kind = 'credit'), 0) AS credited,
                       coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0) AS refunded,
                       coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'usage'), 0) AS usage,
                       count(*) FILTER (WHERE l.kind = 'usage') AS messages
                FROM balance.balances b LEFT JOIN balance.ledger l USING (owner_id)
                WHERE b.owner_id = ANY($1) GROUP BY b.owner_id ORDER BY b.owner_id""", list(OWNERS)):
         table.add_row(r["owner_id"], r["billing_model"], r["currency"], f"{r['paid']:.2f}",
-                      f"{r['refunded']:.2f}", f"{r['usage'].normalize():f}", str(r["messages"]),
-                      f"[bold]{r['amount'].normalize():f}[/]")
+                      f"{r['credited']:.2f}", f"{r['refunded']:.2f}", f"{r['usage'].normalize():f}",
+                      str(r["messages"]), f"[bold]{r['amount'].normalize():f}[/]")
     console.print(table)
 
 
@@ -167,14 +180,15 @@ def show_events(events: list[dict]) -> None:
 
 
 async def show_invoices(conn: asyncpg.Connection) -> None:
-    console.rule("[bold]Invoices, per recipient")
+    console.rule("[bold]Invoices and credit notes, per recipient")
     rows = await conn.fetch("SELECT invoice::text FROM invoicing.invoices WHERE partner_id IN ('acmePA', 'globexPA') "
-                            "ORDER BY recipient_id, number")
+                            "ORDER BY recipient_id, issued_at, number")
     invoices = [Invoice.model_validate_json(r["invoice"]) for r in rows]
     for recipient in sorted({i.recipient.id for i in invoices}):
         mine = [i for i in invoices if i.recipient.id == recipient]
+        notes = sum(1 for i in mine if i.kind == "credit_note")
         console.print(f"\n[bold]{mine[0].recipient.name}[/] ({mine[0].recipient.type} {recipient}): "
-                      f"{len(mine)} invoices")
+                      f"{len(mine) - notes} invoices" + (f", {notes} credit note(s)" if notes else ""))
         for invoice in mine:
             console.print(text(invoice), highlight=False, markup=False, soft_wrap=True)
 

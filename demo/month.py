@@ -7,6 +7,10 @@
   Umbrella (Spain, VAT id); four channels, each with its own balance; one
   runs out mid-month and is topped up when the platform asks; one sends
   before the Hub has announced it.
+- After the close, two corrections: Acme's premium license for November
+  was billed for a channel already downgraded (the difference goes back to
+  its balance), and Globex's premium plan for November is waived (paid out
+  by accounting).
 """
 
 import random
@@ -102,6 +106,38 @@ PAYMENTS = [
     {"type": "refund.succeeded", "refund_id": "ref_demo_acme_1", "account": {"partner_id": "acmePA"},
      "amount": "10.00", "currency": "EUR", "refunded_at": "2026-10-28T08:00:00Z"},
 ]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An `invoice.credit` of one line of an invoice of the close, found by what it bills."""
+
+    command_id: str
+    kind: str
+    recipient: str
+    period: str
+    code: str
+    channel_id: str | None
+    amount: str | None  # None: the whole line
+    reason: str
+    settle: str
+
+
+CORRECTIONS = [
+    Correction("demo-credit-acme-license-2026-11", "subscription", "acmePA", "2026-11", "license", "acmeCH0002",
+               "24.00", "acmeCH0002 was downgraded to regular before November: premium difference", "credit_balance"),
+    Correction("demo-credit-globex-plan-2026-11", "partner_plan", "globexPA", "2026-11", "partner_plan", None, None,
+               "Premium plan for November waived as agreed", "payable"),
+]
+
+
+def credit_command(c: Correction, invoice: dict[str, Any]) -> dict[str, Any]:
+    """The command that credits `c` on `invoice` (the contract message as issued)."""
+    [position] = [n for n, line in enumerate(invoice["lines"])
+                  if line["code"] == c.code and line["channel_id"] == c.channel_id]
+    amount = c.amount or invoice["lines"][position]["amount"]
+    return {"type": "invoice.credit", "command_id": c.command_id, "invoice_id": invoice["invoice_id"],
+            "lines": [{"line": position, "amount": amount}], "reason": c.reason, "settle": c.settle}
 
 
 def topup_answer(event: dict[str, Any]) -> dict[str, Any]:

@@ -6,14 +6,19 @@ read each other's) and checks the invariants:
 1. every balance equals the sum of its ledger entries;
 2. every message usage ingest charged is debited exactly once, and nothing
    else is debited as usage;
-3. every (channel, month) license and (partner, month) plan is billed once;
-4. invoice numbers have no gap and no repeat, per year;
-5. each balance's closing adds up, and its ending balance is the next
+3. every credit note settled to the balance is credited to it once, with its
+   total, and every credit in a ledger has its credit note;
+4. every (channel, month) license and (partner, month) plan is billed once;
+5. invoice and credit note numbers have no gap and no repeat, per series
+   and year;
+6. no line of an invoice is credited beyond its amount, and each credit note
+   credits what it says;
+7. each balance's closing adds up, and its ending balance is the next
    closed month's starting balance.
 
 Work still in flight (an outbox not yet published, a consumer behind) is
-waited for up to `--settle` seconds before (2) is judged. Exits 1 and names
-every broken invariant.
+waited for up to `--settle` seconds before (1) to (3) are judged. Exits 1
+and names every broken invariant.
 """
 
 import asyncio
@@ -78,10 +83,46 @@ async def charges_debited_once(conn: asyncpg.Connection, min_age_s: float = 0.0)
     return check
 
 
+async def credits_reach_their_balances(conn: asyncpg.Connection) -> Check:
+    check = Check("every credit note settled to a balance is credited to it once, and only those")
+    notes = {r["invoice_id"]: (r["number"], Decimal(r["total"])) for r in await conn.fetch(
+        "SELECT invoice_id::text, number, invoice->>'total' AS total FROM invoicing.invoices "
+        "WHERE kind = 'credit_note' AND invoice->>'settle' = 'credit_balance'")}
+    booked = {r["business_id"]: r["amount"] for r in await conn.fetch(
+        "SELECT business_id, amount FROM balance.ledger WHERE kind = 'credit'")}
+    for note_id, (number, total) in sorted(notes.items()):
+        if note_id not in booked:
+            check.problems.append(f"{number}: settled to the balance but not credited")
+        elif booked[note_id] != total:
+            check.problems.append(f"{number}: total {total} but {booked[note_id]} credited")
+    check.problems += [f"credit {credit_id}: in a ledger without its credit note" for credit_id in sorted(booked)
+                       if credit_id not in notes]
+    return check
+
+
+async def credit_notes_within_invoices(conn: asyncpg.Connection) -> Check:
+    check = Check("no invoice line is credited beyond its amount, and each credit note credits what it says")
+    for r in await conn.fetch(
+            "SELECT i.number, c.line, sum(c.amount) AS credited, i.invoice->'lines'->c.line->>'amount' AS invoiced "
+            "FROM invoicing.credit_lines c JOIN invoicing.invoices i USING (invoice_id) "
+            "GROUP BY i.number, i.invoice, c.line"):
+        if r["invoiced"] is None or r["credited"] > Decimal(r["invoiced"]):
+            check.problems.append(f"{r['number']} line {r['line']}: {r['credited']} credited of "
+                                  f"{r['invoiced'] or 'no such line'}")
+    for r in await conn.fetch(
+            "SELECT n.number, n.invoice->>'subtotal' AS subtotal, coalesce(sum(c.amount), 0) AS credited "
+            "FROM invoicing.invoices n LEFT JOIN invoicing.credit_lines c ON c.credit_note_id = n.invoice_id "
+            "WHERE n.kind = 'credit_note' GROUP BY n.number, n.invoice"):
+        if Decimal(r["subtotal"]) != r["credited"]:
+            check.problems.append(f"{r['number']}: subtotal {r['subtotal']} but its lines credit {r['credited']}")
+    return check
+
+
 async def recurring_fees_billed_once(conn: asyncpg.Connection) -> Check:
     check = Check("every (channel, month) license and (partner, month) plan is billed once")
     seen: Counter[tuple[str, str, str]] = Counter()
-    for r in await conn.fetch("SELECT number, invoice::text FROM invoicing.invoices"):
+    # A credit note repeats the lines it credits; it bills nothing.
+    for r in await conn.fetch("SELECT number, invoice::text FROM invoicing.invoices WHERE kind <> 'credit_note'"):
         invoice = json.loads(r["invoice"])
         for line in invoice["lines"]:
             if line["code"] in ("license", "license_prorated"):
@@ -100,11 +141,11 @@ async def recurring_fees_billed_once(conn: asyncpg.Connection) -> Check:
 
 
 async def numbers_gapless(conn: asyncpg.Connection) -> Check:
-    check = Check("invoice numbers per year have no gap and no repeat")
+    check = Check("invoice and credit note numbers per year have no gap and no repeat")
     by_year: dict[str, list[int]] = defaultdict(list)
     for r in await conn.fetch("SELECT number FROM invoicing.invoices"):
-        _, year, n = r["number"].split("-")
-        by_year[year].append(int(n))
+        series, year, n = r["number"].split("-")
+        by_year[f"{series}-{year}"].append(int(n))
     for year, numbers in sorted(by_year.items()):
         repeats = [n for n, c in Counter(numbers).items() if c > 1]
         gaps = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
@@ -125,8 +166,9 @@ async def closings_chain(conn: asyncpg.Connection) -> Check:
         for c in closings:
             s, a, u, f, e = (Decimal(c[k]) for k in ("starting_balance", "added_funds", "usage", "refunds",
                                                      "ending_balance"))
-            if s + a - u - f != e:
-                check.problems.append(f"{owner} {c['month']}: {s} + {a} - {u} - {f} is not {e}")
+            k = Decimal(c.get("credits", "0"))  # closings stored before credit notes have none
+            if s + a + k - u - f != e:
+                check.problems.append(f"{owner} {c['month']}: {s} + {a} + {k} - {u} - {f} is not {e}")
             if previous is not None and Decimal(previous["ending_balance"]) != s:
                 check.problems.append(f"{owner}: {previous['month']} ends at {previous['ending_balance']}, "
                                       f"{c['month']} starts at {s}")
@@ -140,13 +182,14 @@ async def reconcile(db: DatabaseSettings, settle_s: float, min_age_s: float = 0.
     try:
         deadline = asyncio.get_running_loop().time() + settle_s
         while True:
-            checks = [await balances_match_their_ledgers(conn), await charges_debited_once(conn, min_age_s)]
+            checks = [await balances_match_their_ledgers(conn), await charges_debited_once(conn, min_age_s),
+                      await credits_reach_their_balances(conn)]
             if all(c.ok for c in checks) and not await in_flight(conn) or \
                     asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(1)
         return checks + [await recurring_fees_billed_once(conn), await numbers_gapless(conn),
-                         await closings_chain(conn)]
+                         await credit_notes_within_invoices(conn), await closings_chain(conn)]
     finally:
         await conn.close()
 

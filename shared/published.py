@@ -10,8 +10,10 @@ follow a message from its status to its debit and on to its invoice:
     balance       "balance event"    event_id, type, balance_id
     balance       "ledger entry"     entry_id (payment_id / refund_id), balance_id
     balance       "balance closed"   balance_id, month
-    invoicing     "invoice issued"   invoice_number, invoice_id, kind, balance_id (month-closing), period
+    invoicing     "invoice issued"   invoice_number, invoice_id, kind, balance_id (month-closing), period,
+                                     corrects (a credit note: the invoice it corrects)
     invoicing     "invoice document published"   invoice_number, invoice_id, format, sha256, size
+    invoicing     "balance credit"   credit_id (the credit note's invoice_id), number, balance_id
 
 Charged messages are the volume: they are logged per balance and batch, with
 their ids as a list (`message_ids`, at most `IDS_PER_LINE` a line, so that a
@@ -35,7 +37,8 @@ from structlog.stdlib import BoundLogger
 
 from .metrics import ServiceMetrics
 from .outbox import OutboxRecord
-from .topics import BALANCE_EVENTS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES, USAGE_PRICED
+from .topics import (BALANCE_CREDITS, BALANCE_EVENTS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES,
+                     USAGE_PRICED)
 
 
 IDS_PER_LINE = 100
@@ -75,6 +78,7 @@ class Published:
             LEDGER_CLOSED.name: self._closing,
             INVOICES.name: self._invoice,
             INVOICE_DOCUMENTS.name: self._document,
+            BALANCE_CREDITS.name: self._balance_credit,
         }
 
     def observe(self, records: Sequence[OutboxRecord]) -> None:
@@ -122,9 +126,13 @@ class Published:
         self.log.info("invoice issued", invoice_number=i["number"], invoice_id=i["invoice_id"], kind=i["kind"],
                       balance_id=balance_id, billed_to=i["recipient"]["id"], partner_id=i["partner_id"],
                       channel_id=i.get("channel_id"), period=i["period"], total=i["total"],
-                      currency=i["currency"])
+                      currency=i["currency"], corrects=(i.get("corrects") or {}).get("number"))
 
     def _document(self, d: dict[str, Any]) -> None:
         self.metrics.invoice_documents.labels(self.metrics.service, d["format"]).inc()
         self.log.info("invoice document published", invoice_number=d["number"], invoice_id=d["invoice_id"],
                       format=d["format"], sha256=d["sha256"], size=d["size"])
+
+    def _balance_credit(self, c: dict[str, Any]) -> None:
+        self.log.info("balance credit", credit_id=c["credit_id"], number=c["number"],
+                      balance_id=owner_of(c["balance"]), amount=c["amount"], currency=c["currency"])

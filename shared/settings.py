@@ -185,6 +185,9 @@ class InvoicingSettings(ServiceSettings):
     documents_workers: int = Field(
         2, description="Processes that render PDFs (CPU-bound: at most the cores the service may use; 0 renders "
         "in a thread of the service).")
+    hold_s: float = Field(
+        3600.0, description="How long an invoice.credit naming an invoice not recorded yet (a restore replaying "
+        "the commands) is held before it goes to the DLQ as unknown_invoice; 0 refuses it at once.")
 
 
 class PortalSettings(ServiceSettings):

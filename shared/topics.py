@@ -48,6 +48,10 @@ LEDGER_CLOSE = Topic("billing.internal.ledger-close.v1", 1, False, "month", has_
 # One partition: a close's balance.closing records, then its ledger.closed, in order.
 LEDGER_CLOSED = Topic("billing.internal.ledger-closed.v1", 1, False, "month", has_dlq=True)
 
+# Internal: credit notes settled to a prepaid balance, from invoicing to balance
+# (shared/contracts/balance_credits.py), keyed by the balance they credit.
+BALANCE_CREDITS = Topic("billing.internal.balance-credits.v1", 6, False, "balance id", has_dlq=True)
+
 # Internal: every stored invoice document (PDF/A-3, CII, XRechnung), for those that serve them.
 # A record carries a whole PDF (base64): a month-closing invoice of a large partner runs to pages.
 INVOICE_DOCUMENTS = Topic("billing.internal.invoice-documents.v1", 6, False, "invoice id", has_dlq=True,
@@ -65,7 +69,7 @@ RECONCILIATION = Topic("billing.internal.reconciliation.v1", 1, False, "reconcil
 INPUT_TOPICS: tuple[Topic, ...] = (MESSAGE_STATUS, DIRECTORY, RATECARDS, PAYMENTS, COMMANDS)
 ALL_TOPICS: tuple[Topic, ...] = (*INPUT_TOPICS, BALANCE_EVENTS, INVOICES, USAGE_PRICED, LEDGER_ENTRIES,
                                  LEDGER_CLOSE, LEDGER_CLOSED, INVOICE_DOCUMENTS, BALANCE_MOVES, USAGE_DAYS,
-                                 TOPUP_REQUESTS, RECONCILIATION)
+                                 TOPUP_REQUESTS, RECONCILIATION, BALANCE_CREDITS)
 
 DLQ_PARTITIONS = 1
 

@@ -75,6 +75,16 @@ INVOICE = {
     "subtotal": "525.00", "tax": {"treatment": "standard", "rate": "0.19", "amount": "99.75"},
     "total": "624.75", "summary": None,
 }
+INVOICE_CREDIT = {"type": "invoice.credit", "command_id": "cred-77", "invoice_id": INVOICE["invoice_id"],
+                  "lines": [{"line": 1, "amount": "25.00"}], "reason": "licence billed twice",
+                  "settle": "credit_balance"}
+CREDIT_NOTE = {
+    **INVOICE, "invoice_id": "7c1d2f0e-0000-4000-8000-000000000001", "number": "CN-2026-000001",
+    "kind": "credit_note", "issued_at": "2026-11-20T10:00:00Z", "lines": [INVOICE["lines"][1]],
+    "subtotal": "25.00", "tax": {"treatment": "standard", "rate": "0.19", "amount": "4.75"}, "total": "29.75",
+    "corrects": {"invoice_id": INVOICE["invoice_id"], "number": INVOICE["number"]},
+    "reason": "licence billed twice", "settle": "credit_balance",
+}
 DEAD_LETTER = {"error": {"code": "schema_invalid", "message": "status.timestamp: field required"},
                "source": {"topic": "wa.message-status.v1", "partition": 3, "offset": 18872,
                           "key": "acmeCH0001"},
@@ -92,10 +102,12 @@ EVERY_MESSAGE_TYPE = [
     (PAYMENTS.name, "globexCH0007", PAYMENT_CHANNEL),
     (PAYMENTS.name, "acmePA", REFUND),
     (COMMANDS.name, "2026-10", MONTH_CLOSE),
+    (COMMANDS.name, "2026-11", INVOICE_CREDIT),
     (BALANCE_EVENTS.name, "acmePA", BALANCE_LOW),
     (BALANCE_EVENTS.name, "acmePA", TOPUP_REQUESTED),
     (BALANCE_EVENTS.name, "acmePA", BALANCE_DEPLETED),
     (BALANCE_EVENTS.name, "acmePA", BALANCE_RESTORED),
     (INVOICES.name, "acmePA", INVOICE),
+    (INVOICES.name, "acmePA", CREDIT_NOTE),
     (MESSAGE_STATUS.dlq, "acmeCH0001", DEAD_LETTER),
 ]

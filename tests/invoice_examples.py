@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from services.invoicing.documents.model import Address, InvoiceData, from_message
+from services.invoicing.domain.credit_notes import compose_credit_note
 from services.invoicing.domain.documents import compose
-from shared.contracts import InvoiceLine, InvoiceSummary, Recipient, encode
+from shared.contracts import Invoice, InvoiceCredit, InvoiceLine, InvoiceSummary, Recipient, encode
 
 ISSUED = datetime(2026, 11, 1, 0, 5, 7, tzinfo=UTC)
 ACME = Recipient(type="partner", id="acmePA", name="Acme Messaging GmbH", country="DE", vat_id="DE123456789")
@@ -62,23 +63,14 @@ def _summary(starting: str, added: str, usage: str, refunds: str, ending: str) -
                           ending_balance=ending)
 
 
-def credit_note(number: int, corrected: dict[str, Any], lines: list[dict[str, Any]], settle: str,
+def credit_note(number: int, corrected: dict[str, Any], credits: list[tuple[int, str]], settle: str,
                 reason: str) -> dict[str, Any]:
-    """A credit note as §3.7 shapes it: the corrected invoice's recipient, currency, period and treatment."""
-    rate = Decimal(corrected["tax"]["rate"])
-    taxable = sum((Decimal(l["amount"]) for l in lines if l["code"] not in
-                   ("usage", "late_usage", "settled_with_credit_balance")), Decimal("0.00"))
-    tax = (taxable * rate).quantize(Decimal("0.01"))
-    subtotal = sum((Decimal(l["amount"]) for l in lines), Decimal("0.00"))
-    return {**{k: corrected[k] for k in ("billing_model", "recipient", "partner_id", "client_id", "channel_id",
-                                         "period", "currency")},
-            "invoice_id": f"00000000-0000-4000-9000-{number:012d}", "number": f"CN-2026-{number:06d}",
-            "kind": "credit_note", "issued_at": "2026-11-20T10:00:00Z",
-            "lines": [{**l, "quantity": "1", "unit_price": l["amount"]} for l in lines],
-            "subtotal": f"{subtotal:.2f}", "tax": {**corrected["tax"], "amount": f"{tax:.2f}"},
-            "total": f"{subtotal + tax:.2f}", "summary": None,
-            "corrects": {"invoice_id": corrected["invoice_id"], "number": corrected["number"]},
-            "reason": reason, "settle": settle}
+    """A credit note made by invoicing's own rules from the corrected invoice and a command."""
+    command = InvoiceCredit(type="invoice.credit", command_id=f"cred-{number}", invoice_id=corrected["invoice_id"],
+                            lines=[{"line": n, "amount": a} for n, a in credits], reason=reason, settle=settle)
+    note = compose_credit_note(Invoice.model_validate(corrected), command, [(n, Decimal(a)) for n, a in credits],
+                               f"CN-2026-{number:06d}", datetime(2026, 11, 20, 10, tzinfo=UTC))
+    return json.loads(encode(note))
 
 
 def examples() -> dict[str, tuple[dict[str, Any], Address | None, datetime | None]]:
@@ -125,12 +117,10 @@ def examples() -> dict[str, tuple[dict[str, Any], Address | None, datetime | Non
         "month_closing_austria": (invoice(9, "month_closing", CARLA, "2026-10", [
             _usage("acmeCH0003", "marketing", 10, "0.0592", "0.59"), _settled("0.59")],
             summary=_summary("5.00", "0.00", "0.5920", "0.00", "4.4080")), None, None),
-        "credit_note": (credit_note(1, subscription, [
-            {k: v for k, v in subscription["lines"][1].items()} | {"amount": "25.00"}],
-            "credit_balance", "License acmeCH0001 billed twice"), ACME_ADDRESS, ISSUED),
-        "credit_note_payable": (credit_note(2, license_, [license_["lines"][0] | {"amount": "10.00"}],
-                                            "payable", "Goodwill for an outage on 2026-11-12"), UMBRELLA_ADDRESS,
-                                ISSUED),
+        "credit_note": (credit_note(1, subscription, [(1, "25.00")], "credit_balance",
+                                    "License acmeCH0001 billed twice"), ACME_ADDRESS, ISSUED),
+        "credit_note_payable": (credit_note(2, license_, [(0, "10.00")], "payable",
+                                            "Goodwill for an outage on 2026-11-12"), UMBRELLA_ADDRESS, ISSUED),
     }
 
 

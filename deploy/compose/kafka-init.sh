@@ -25,13 +25,14 @@ for spec in \
     billing.internal.ledger-close.v1:1 billing.internal.ledger-closed.v1:1 \
     billing.internal.invoice-documents.v1:6 billing.internal.balance-moves.v1:6 \
     billing.internal.usage-days.v1:6 billing.internal.topup-requests.v1:3 \
-    billing.internal.reconciliation.v1:1 wa.message-status.v1.dlq:1 billing.directory.v1.dlq:1 \
-    billing.ratecards.v1.dlq:1 billing.payments.v1.dlq:1 billing.commands.v1.dlq:1 \
-    billing.internal.usage-priced.v1.dlq:1 billing.internal.ledger-entries.v1.dlq:1 \
-    billing.internal.ledger-close.v1.dlq:1 billing.internal.ledger-closed.v1.dlq:1 \
-    billing.internal.invoice-documents.v1.dlq:1 billing.internal.balance-moves.v1.dlq:1 \
-    billing.internal.usage-days.v1.dlq:1 billing.internal.topup-requests.v1.dlq:1 \
-    billing.internal.reconciliation.v1.dlq:1; do
+    billing.internal.reconciliation.v1:1 billing.internal.balance-credits.v1:6 \
+    wa.message-status.v1.dlq:1 billing.directory.v1.dlq:1 billing.ratecards.v1.dlq:1 \
+    billing.payments.v1.dlq:1 billing.commands.v1.dlq:1 billing.internal.usage-priced.v1.dlq:1 \
+    billing.internal.ledger-entries.v1.dlq:1 billing.internal.ledger-close.v1.dlq:1 \
+    billing.internal.ledger-closed.v1.dlq:1 billing.internal.invoice-documents.v1.dlq:1 \
+    billing.internal.balance-moves.v1.dlq:1 billing.internal.usage-days.v1.dlq:1 \
+    billing.internal.topup-requests.v1.dlq:1 billing.internal.reconciliation.v1.dlq:1 \
+    billing.internal.balance-credits.v1.dlq:1; do
     "$KAFKA/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
         --topic "${spec%%:*}" --partitions "${spec##*:}" --replication-factor 1
 done

@@ -11,7 +11,7 @@ import typer
 from deploy.stack.cli import app as stack_app
 from ops.reconcile import main as reconcile_main
 
-from . import deadletters, directory, invoices, keys, money, ratecards
+from . import credit_notes, deadletters, directory, invoices, keys, money, ratecards
 
 EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/operations.md has them all):
 
@@ -34,6 +34,8 @@ EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/o
 * `billing invoices list --recipient acmePA --month 2026-10` · `billing invoices show INV-2026-000042`
 
 * `billing invoices export 2026-10 -o october.csv` · `billing invoices close 2026-10`
+
+* `billing invoices credit INV-2026-000042 --line 3 --amount 10.00 --reason "channel down" --settle credit_balance`
 
 * `billing deadletters list --topic billing.payments.v1 --code unknown_account`
 
@@ -68,4 +70,4 @@ app.add_typer(keys.portal_app, name="portal")
 app.command("reconcile", help="Check the invariants of money on the live system; exit 1 naming what is "
             "wrong.")(reconcile_main)
 
-__all__ = ["app"]
+__all__ = ["app", "credit_notes"]  # credit_notes adds `invoices credit` to the invoices group

@@ -1,4 +1,5 @@
-"""`billing invoices`: list, show one for a person, export a month for accounting, close a month.
+"""`billing invoices`: list, show one for a person, export a month for accounting, close a month (and
+credit an invoice: `credit_notes.py`).
 
 Invoices are read from invoicing's table (the contract message as issued);
 closing a month publishes `month.close` to `billing.commands.v1`, which the
@@ -9,10 +10,12 @@ import asyncio
 import csv
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+import asyncpg
 import typer
 
 from services.invoicing.render import text, to_html
@@ -24,7 +27,7 @@ from . import documents
 from .common import (JsonOption, connect, emit_json, err, fail, fetch, out, progress, publish_models, run, settings,
                      table, validated)
 
-app = typer.Typer(help="Invoices: list, show, their documents, export for accounting, close a month.",
+app = typer.Typer(help="Invoices: list, show, their documents, export for accounting, close a month, credit an invoice.",
                   no_args_is_help=True)
 
 CSV_COLUMNS = (
@@ -146,21 +149,32 @@ def export(
               + (f" to {output}" if output else ""), highlight=False)
 
 
-async def _wait_closed(month: str, timeout_s: float) -> dict[str, Any] | None:
+async def poll(look: Callable[[asyncpg.Connection], Awaitable[Any]], timeout_s: float) -> Any:
+    """What `look` finds, asked every half second until it finds something or the time is up (None)."""
     conn = await connect(settings())
     try:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while asyncio.get_running_loop().time() < deadline:
-            row = await conn.fetchrow("SELECT state, done_at FROM invoicing.closes WHERE month = $1", month)
-            if row is not None and row["state"] == "done":
-                count = await conn.fetchval(
-                    "SELECT count(*) FROM invoicing.invoices WHERE (period = $1 AND kind = 'month_closing') OR "
-                    "(period = $2 AND kind IN ('subscription', 'license', 'partner_plan'))", month, next_month(month))
-                return {"month": month, "state": "done", "done_at": row["done_at"], "invoices": count}
+            found = await look(conn)
+            if found is not None:
+                return found
             await asyncio.sleep(0.5)
         return None
     finally:
         await conn.close()
+
+
+async def _wait_closed(month: str, timeout_s: float) -> dict[str, Any] | None:
+    async def done(conn: asyncpg.Connection) -> dict[str, Any] | None:
+        row = await conn.fetchrow("SELECT state, done_at FROM invoicing.closes WHERE month = $1", month)
+        if row is None or row["state"] != "done":
+            return None
+        count = await conn.fetchval(
+            "SELECT count(*) FROM invoicing.invoices WHERE (period = $1 AND kind = 'month_closing') OR "
+            "(period = $2 AND kind IN ('subscription', 'license', 'partner_plan'))", month, next_month(month))
+        return {"month": month, "state": "done", "done_at": row["done_at"], "invoices": count}
+
+    return await poll(done, timeout_s)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Balance: the prepaid credit ledger of every Partner-Paid partner and Direct-Paid channel.
+"""Balance: the prepaid credit ledger of every Partner-Paid partner and Direct-Paid channel, credit notes included.
 
 The only module that knows every part of the service and wires them.
 """

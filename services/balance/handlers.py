@@ -7,9 +7,9 @@ from shared.consumer import Input
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
 from shared.published import log_usage_lines
-from shared.topics import DIRECTORY, LEDGER_CLOSE, PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
+from shared.topics import BALANCE_CREDITS, DIRECTORY, LEDGER_CLOSE, PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
 
-from . import service
+from . import credits, service
 from .ports import UnitOfWork
 
 log = get_logger("balance", service="balance")
@@ -34,6 +34,11 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
 
     async def payments(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_payments(uow, accepted, clock(), hold_s)
+        await flush()
+        return refused
+
+    async def balance_credits(accepted: list[Accepted]) -> list[Rejected]:
+        refused = await credits.apply_credits(uow, accepted, clock())
         await flush()
         return refused
 
@@ -64,4 +69,6 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
               "pauses with them.", directory, owns_dead_letters=False),
         Input(LEDGER_CLOSE, "Close a booking month (from invoicing, after its barrier).", close),
         Input(TOPUP_REQUESTS, "Top-ups asked for in the portal, announced as topup.requested (§3.6).", topups),
+        Input(BALANCE_CREDITS, "Credit notes settled to a balance (from invoicing): booked once each, to the "
+              "earliest open month.", balance_credits),
     ]

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from aiokafka import ConsumerRecord
 
-from shared.contracts import (ChannelAdded, ChannelCancelled, ContractViolation, LedgerClose,
+from shared.contracts import (BalanceCredit, ChannelAdded, ChannelCancelled, ContractViolation, LedgerClose,
                               LedgerClosed, LedgerEntry, PartnerUpserted, PaymentSucceeded, PricedUsage,
                               RefundSucceeded, TopupRequest, decode, encode)
 from shared.dead_letters import Accepted, Rejected
@@ -113,7 +113,7 @@ async def apply_usage(uow: UnitOfWork, accepted: Sequence[Accepted], now: dateti
         return []
     async with uow() as store:
         last_closed = await store.last_closed()
-        await store.open_balances(list({_spec_of(u).owner_id: _spec_of(u) for u in usage}.values()))
+        await store.open_balances(list({spec_of(u).owner_id: spec_of(u) for u in usage}.values()))
         states = await store.lock_balances({u.balance.owner_id for u in usage})
         written = await store.write_entries([
             Entry("usage", u.usage_id, u.balance.owner_id, -u.amount, u.billed_at,
@@ -123,11 +123,12 @@ async def apply_usage(uow: UnitOfWork, accepted: Sequence[Accepted], now: dateti
     return []
 
 
-def _spec_of(u: PricedUsage) -> BalanceSpec:
-    # Usage can reach the ledger before the directory does: it carries what opening its balance needs.
+def spec_of(u: PricedUsage | BalanceCredit) -> BalanceSpec:
+    """The balance a movement names. Usage (or a credit) can reach the ledger before the directory does:
+    it carries what opening its balance needs."""
     if u.billing_model == "partner_paid":
         return BalanceSpec(u.partner_id, "partner", u.partner_id, None, u.billing_model, u.currency)
-    return BalanceSpec(u.channel_id, "channel", u.partner_id, u.client_id, u.billing_model, u.currency)
+    return BalanceSpec(u.balance.owner_id, "channel", u.partner_id, u.client_id, u.billing_model, u.currency)
 
 
 async def apply_payments(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime,

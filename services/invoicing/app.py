@@ -1,4 +1,4 @@
-"""Invoicing: prepayment, subscription, license, partner plan and month-closing invoices.
+"""Invoicing: prepayment, subscription, license, partner plan and month-closing invoices, and credit notes.
 
 The only module that knows every part of the service and wires them.
 """
@@ -8,13 +8,13 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 
-from shared.contracts import Invoice, InvoiceDocument, LedgerClose
+from shared.contracts import BalanceCredit, Invoice, InvoiceDocument, LedgerClose
 from shared.positions import KafkaPositions
 from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
-from shared.topics import INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSE
+from shared.topics import BALANCE_CREDITS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSE
 
-from . import handlers, issue_documents, service
+from . import credits, handlers, issue_documents, service
 from .adapters.postgres import unit_of_work
 from .adapters.renderer import ProcessRenderer
 from .documents.seller import SellerIncomplete, from_settings
@@ -33,11 +33,15 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
         (LEDGER_CLOSE, LedgerClose, "Asks the ledger to close a month, once the close's barrier is passed."),
         (INVOICE_DOCUMENTS, InvoiceDocument, "Every stored document of an invoice (PDF/A-3, CII, XRechnung), "
          "keyed by invoice id, for those that serve them."),
+        (BALANCE_CREDITS, BalanceCredit, "Credit notes settled to a prepaid balance, for the ledger to book."),
     ])
-    app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain), "Invoicing", __doc__ or "")
+    app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain, settings.hold_s), "Invoicing",
+                        __doc__ or "")
 
     async def closer() -> None:
         now = datetime.now(UTC)
+        assert runtime.dead_letters is not None  # built with the app, before any record is read
+        await credits.retry_held_credits(uow, now, settings.hold_s, runtime.dead_letters.send)
         if settings.auto_close:
             await service.auto_close(uow, offsets, now, settings.close_grace_period_s)
         await service.advance_closes(uow, offsets, settings.ingest_group_id, settings.balance_group_id, now)

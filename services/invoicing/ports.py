@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice, PartnerUpserted
@@ -35,6 +36,20 @@ class Close:
     priced_offsets: dict[int, int] | None
     directory_offsets: dict[int, int] = field(default_factory=dict)
     ratecard_offsets: dict[int, int] = field(default_factory=dict)
+    credit_offsets: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldCredit:
+    """An `invoice.credit` whose invoice is not recorded yet, kept to retry (the record, as read)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    invoice_id: str
+    held_at: datetime
 
 
 class InvoiceStore(Protocol):
@@ -55,8 +70,9 @@ class InvoiceStore(Protocol):
 
     async def has_invoice(self, invoice_id: str) -> bool: ...
 
-    async def next_number(self, year: int) -> str:
-        """The next invoice number of `year`, allocated in this transaction (no gap, no repeat)."""
+    async def next_number(self, year: int, series: str = "INV") -> str:
+        """The next number of `year` in `series` (`INV` invoices, `CN` credit notes), allocated in this
+        transaction (no gap, no repeat)."""
 
     async def save_invoice(self, invoice: Invoice) -> None:
         """Record the invoice, queue it for publication (outbox) and for its documents."""
@@ -75,6 +91,30 @@ class InvoiceStore(Protocol):
 
     async def emit(self, records: Sequence[OutboxRecord]) -> None: ...
 
+    async def outbox_pending(self, topic: str) -> int:
+        """Records of `topic` in the outbox, not published yet."""
+
+    async def invoice(self, invoice_id: str) -> Invoice | None:
+        """A recorded invoice, locked until commit: the credits of one invoice are judged one at a time."""
+
+    async def credited(self, invoice_id: str) -> dict[int, Decimal]:
+        """What credit notes took off each line of an invoice so far, by position."""
+
+    async def record_credits(self, credit_note_id: str, invoice: Invoice,
+                             credits: Sequence[tuple[int, Decimal]]) -> None:
+        """Record what a credit note takes off each line; raises if a line would end up credited beyond its
+        amount (a constraint, whatever the caller checked)."""
+
+    async def hold_credit(self, held: HeldCredit) -> None: ...
+
+    async def holds_credit_for(self, invoice_id: str) -> bool:
+        """Whether a credit of this invoice is held (a later one waits behind it)."""
+
+    async def held_credits(self, limit: int) -> list[HeldCredit]:
+        """Held credits, oldest first, locked (skipping those another instance has)."""
+
+    async def release_credits(self, held: Sequence[HeldCredit]) -> None: ...
+
     async def closes(self) -> list[Close]:
         """Every close that is not done, oldest month first, locked (skipping those another holds)."""
 
@@ -91,7 +131,7 @@ class InvoiceStore(Protocol):
     async def request_close(self, close: Close) -> None: ...
 
     async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
-                           done_at: datetime | None = None) -> None: ...
+                           done_at: datetime | None = None, credit_offsets: dict[int, int] | None = None) -> None: ...
 
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None: ...
 

@@ -15,8 +15,11 @@ import typer
 from shared.contracts import Invoice
 from shared.settings import InvoicingSettings
 
-KINDS = {"prepayment": "Prepayment", "subscription": "Subscription", "partner_plan": "Partner plan",
-         "license": "License", "license_prorated": "License (prorated)", "month_closing": "Month closing"}
+KINDS = {"prepayment": "Prepayment invoice", "subscription": "Subscription invoice",
+         "partner_plan": "Partner plan invoice", "license": "License invoice",
+         "license_prorated": "License (prorated) invoice", "month_closing": "Month closing invoice",
+         "credit_note": "Credit note"}
+SETTLE = {"credit_balance": "credited to the prepaid balance", "payable": "paid out or offset by accounting"}
 TREATMENTS = {"standard": "VAT", "reverse_charge": "VAT, reverse charge", "outside_scope": "VAT, outside the scope"}
 
 
@@ -26,8 +29,11 @@ def _money(value: Decimal, currency: str) -> str:
 
 def text(inv: Invoice) -> str:
     r = inv.recipient
-    rows = [f"{KINDS[inv.kind]} invoice {inv.number}", f"Issued {inv.issued_at:%Y-%m-%d %H:%M} UTC · period {inv.period}",
-            f"To: {r.name} ({r.type} {r.id}), {r.country}" + (f", VAT id {r.vat_id}" if r.vat_id else ""), ""]
+    rows = [f"{KINDS[inv.kind]} {inv.number}", f"Issued {inv.issued_at:%Y-%m-%d %H:%M} UTC · period {inv.period}",
+            f"To: {r.name} ({r.type} {r.id}), {r.country}" + (f", VAT id {r.vat_id}" if r.vat_id else "")]
+    if inv.corrects:
+        rows += [f"Corrects {inv.corrects.number}: {inv.reason}", f"Settled: {SETTLE[inv.settle or 'payable']}"]
+    rows.append("")
     width = max([len(line.description) for line in inv.lines] + [20])
     for line in inv.lines:
         rows.append(f"  {line.description:<{width}}  {line.quantity:>6} × {line.unit_price:>10}  "
@@ -39,7 +45,8 @@ def text(inv: Invoice) -> str:
     if inv.summary:
         s = inv.summary
         rows += ["", "  Credit balance", f"    starting {s.starting_balance}  + added {s.added_funds}"
-                 f"  - usage {s.usage}  - refunds {s.refunds}  = ending {s.ending_balance} {inv.currency}"]
+                 f"  + credits {s.credits}  - usage {s.usage}  - refunds {s.refunds}  = ending {s.ending_balance} "
+                 f"{inv.currency}"]
     return "\n".join(rows) + "\n"
 
 
@@ -51,15 +58,20 @@ def to_html(inv: Invoice) -> str:
     summary = ""
     if inv.summary:
         s = inv.summary
-        summary = (f"<h2>Credit balance</h2><p>Starting {s.starting_balance} + added {s.added_funds} − usage "
-                   f"{s.usage} − refunds {s.refunds} = ending {s.ending_balance} {e(inv.currency)}</p>")
+        summary = (f"<h2>Credit balance</h2><p>Starting {s.starting_balance} + added {s.added_funds} + credits "
+                   f"{s.credits} − usage {s.usage} − refunds {s.refunds} = ending {s.ending_balance} "
+                   f"{e(inv.currency)}</p>")
+    corrects = ""
+    if inv.corrects:
+        corrects = (f"<p>Corrects {e(inv.corrects.number)}: {e(inv.reason or '')}</p>"
+                    f"<p>Settled: {e(SETTLE[inv.settle or 'payable'])}</p>")
     r = inv.recipient
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{e(inv.number)}</title>
 <style>body{{font-family:sans-serif;max-width:52em;margin:2em auto}}td,th{{padding:.3em .6em}}
 .n{{text-align:right}}table{{border-collapse:collapse;width:100%}}tr{{border-bottom:1px solid #ddd}}</style>
-</head><body><h1>{e(KINDS[inv.kind])} invoice {e(inv.number)}</h1>
+</head><body><h1>{e(KINDS[inv.kind])} {e(inv.number)}</h1>
 <p>Issued {inv.issued_at:%Y-%m-%d %H:%M} UTC · period {e(inv.period)}</p>
-<p><strong>{e(r.name)}</strong> ({e(r.type)} {e(r.id)}), {e(r.country)}{', VAT id ' + e(r.vat_id) if r.vat_id else ''}</p>
+<p><strong>{e(r.name)}</strong> ({e(r.type)} {e(r.id)}), {e(r.country)}{', VAT id ' + e(r.vat_id) if r.vat_id else ''}</p>{corrects}
 <table><tr><th>Description</th><th class=n>Qty</th><th class=n>Unit price</th><th class=n>Amount</th></tr>{lines}
 <tr><td colspan=3>Subtotal</td><td class=n>{e(_money(inv.subtotal, inv.currency))}</td></tr>
 <tr><td colspan=3>{e(TREATMENTS[inv.tax.treatment])} {inv.tax.rate}</td><td class=n>{e(_money(inv.tax.amount, inv.currency))}</td></tr>

@@ -1,4 +1,5 @@
-"""The invoicing use cases: prepayments, licenses on channel.added, and the month close.
+"""The invoicing use cases: prepayments, licenses on channel.added, and the month close (credit notes:
+`credits.py`).
 
 Every invoice is recorded and queued (outbox) in the transaction that allocates
 its number, so crashes and retries leave no gap and no repeat; its id is
@@ -11,12 +12,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, LedgerClose,
-                              LedgerClosed, LedgerEntry, MonthClose, PartnerUpserted, Recipient, encode)
+                              LedgerClosed, LedgerEntry, PartnerUpserted, Recipient, encode)
 from shared.dead_letters import Accepted, Rejected
 from shared.logging import get_logger
 from shared.months import month_of, month_start, next_month, previous_month
 from shared.outbox import OutboxRecord
-from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
+from shared.topics import (BALANCE_CREDITS, DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS,
+                           USAGE_PRICED)
 
 from .documents.model import address_from
 from .domain.directory import Channel, Client, Partner
@@ -120,18 +122,10 @@ async def apply_ledger_entries(uow: UnitOfWork, accepted: Sequence[Accepted], no
     return []
 
 
-async def request_close(uow: UnitOfWork, offsets: Offsets, accepted: Sequence[Accepted]) -> list[Rejected]:
+async def request_month(store: InvoiceStore, offsets: Offsets, month: str, command_id: str) -> None:
     """Record a month close and its barrier: the end of the statuses and payments topics now, which is
-    after the command was published. Closing a closed month, or one being closed, does nothing."""
-    async with uow() as store:
-        for a in accepted:
-            command: MonthClose = a.message
-            await _request(store, offsets, command.month, command.command_id)
-    return []
-
-
-async def _request(store: InvoiceStore, offsets: Offsets, month: str, command_id: str) -> None:
-    """Months close in order: after the latest month closed or closing, every month up to `month`."""
+    after the command was published. Months close in order: after the latest month closed or closing,
+    every month up to `month`; closing a closed month, or one being closed, does nothing."""
     latest = await store.latest_close()
     if latest is not None and month <= latest:
         log.info("month already closed or closing", month=month, command_id=command_id)
@@ -152,7 +146,7 @@ async def auto_close(uow: UnitOfWork, offsets: Offsets, now: datetime, grace_s: 
         return
     previous = previous_month(month_of(now))
     async with uow() as store:
-        await _request(store, offsets, previous, f"auto-close-{previous}")
+        await request_month(store, offsets, previous, f"auto-close-{previous}")
 
 
 def _caught_up(committed: dict[int, int], target: dict[int, int]) -> bool:
@@ -190,14 +184,20 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
                                          (DIRECTORY.name, close.directory_offsets),
                                          (RATECARDS.name, close.ratecard_offsets)):
                     return
+                # Credit notes issued before the close are in invoicing's own outbox until published: once
+                # it has none left, the end of the balance credits covers them.
+                if await store.outbox_pending(BALANCE_CREDITS.name):
+                    return
                 priced = await offsets.end_offsets(USAGE_PRICED.name)
-                await store.update_close(close.month, "debits", priced)
-                close = replace(close, state="debits", priced_offsets=priced)
+                credits = await offsets.end_offsets(BALANCE_CREDITS.name)
+                await store.update_close(close.month, "debits", priced, credit_offsets=credits)
+                close = replace(close, state="debits", priced_offsets=priced, credit_offsets=credits)
             if close.state == "debits":
                 # Likewise a payment held because its balance was opened by a later directory record.
                 if not await _read_up_to(offsets, balance_group, (USAGE_PRICED.name, close.priced_offsets or {}),
                                          (PAYMENTS.name, close.payment_offsets),
-                                         (DIRECTORY.name, close.directory_offsets)):
+                                         (DIRECTORY.name, close.directory_offsets),
+                                         (BALANCE_CREDITS.name, close.credit_offsets)):
                     return
                 command = LedgerClose(type="ledger.close", close_id=close.command_id, month=close.month)
                 await store.emit([OutboxRecord(LEDGER_CLOSE.name, close.month.encode(), encode(command))])

@@ -4,6 +4,7 @@ Services import from here: `decode`/`encode` for record values, the message
 models to build what they publish, `DeadLetter.build` for refusals.
 """
 
+from shared.contracts.balance_credits import BalanceCredit
 from shared.contracts.balance_events import (
     BalanceDepleted,
     BalanceEvent,
@@ -28,7 +29,7 @@ from shared.contracts.base import (
     UtcDateTime,
     unix_seconds_to_utc,
 )
-from shared.contracts.commands import Command, MonthClose
+from shared.contracts.commands import Command, CreditLine, InvoiceCredit, MonthClose, Settle
 from shared.contracts.directory import (
     AutoRenewal,
     BillingAddress,
@@ -43,6 +44,7 @@ from shared.contracts.directory import (
 from shared.contracts.documents import DocumentFormat, InvoiceDocument
 from shared.contracts.dlq import ContractViolation, DeadLetter, DeadLetterError, DeadLetterSource, ErrorCode
 from shared.contracts.invoices import (
+    Corrects,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -69,6 +71,7 @@ __all__ = [
     "Account",
     "Amount",
     "AutoRenewal",
+    "BalanceCredit",
     "BalanceDepleted",
     "BalanceEvent",
     "BalanceLow",
@@ -87,6 +90,8 @@ __all__ = [
     "Command",
     "ContractModel",
     "ContractViolation",
+    "Corrects",
+    "CreditLine",
     "Conversation",
     "ConversationOrigin",
     "CountryCode",
@@ -99,6 +104,7 @@ __all__ = [
     "ErrorCode",
     "Id",
     "Invoice",
+    "InvoiceCredit",
     "InvoiceDocument",
     "InvoiceKind",
     "InvoiceLine",
@@ -125,6 +131,7 @@ __all__ = [
     "Plan",
     "Pricing",
     "Rate",
+    "Settle",
     "RateCard",
     "RateLine",
     "Recipient",

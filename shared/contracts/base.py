@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import (AfterValidator, BaseModel, ConfigDict, PlainSerializer, PlainValidator, StringConstraints,
+                      WithJsonSchema)
 from pydantic_core import PydanticCustomError
 
 
@@ -74,6 +75,15 @@ Amount = Annotated[
     WithJsonSchema({"type": "string", "pattern": _AMOUNT_PATTERN, "maxLength": _AMOUNT_MAX_CHARS}),
 ]
 """A decimal given as a JSON string with a dot; serialised back as the same string."""
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise PydanticCustomError("amount_positive", "Amount must be positive")
+    return value
+
+
+PositiveAmount = Annotated[Amount, AfterValidator(_positive)]
+"""An Amount above zero (credits; payments take any amount and refuse with a business code instead)."""
 
 Rate = Annotated[
     Decimal,

@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     REFUND_EXCEEDS_BALANCE = "refund_exceeds_balance"
     NO_RATE = "no_rate"
     UNKNOWN_CHANNEL = "unknown_channel"
+    UNKNOWN_INVOICE = "unknown_invoice"  # since 1.1
+    CREDIT_EXCEEDS_INVOICE = "credit_exceeds_invoice"  # since 1.1
 
 
 class ContractViolation(Exception):

@@ -1,10 +1,11 @@
-"""`billing.invoices.v1` (CONTRACT.md §3.7): invoices, written by invoicing, read by accounting.
+"""`billing.invoices.v1` (CONTRACT.md §3.7): invoices and credit notes, written by invoicing, read by accounting.
 
 The models check shape only. The arithmetic (line amounts, subtotal, tax,
 total, the summary identity) is the invoicing service's to get right and to
 test; re-checking it here would be a second, diverging implementation.
 """
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
@@ -24,8 +25,10 @@ from shared.contracts.base import (
     UtcDateTime,
     absent_when_none,
 )
+from shared.contracts.commands import Settle
 
-InvoiceKind = Literal["prepayment", "subscription", "partner_plan", "license", "license_prorated", "month_closing"]
+InvoiceKind = Literal["prepayment", "subscription", "partner_plan", "license", "license_prorated", "month_closing",
+                      "credit_note"]
 LineCode = Literal[
     "partner_plan",
     "partner_plan_prorated",
@@ -38,7 +41,8 @@ LineCode = Literal[
     "transaction_fee",
 ]
 TaxTreatment = Literal["standard", "reverse_charge", "outside_scope"]
-InvoiceNumber = Annotated[str, StringConstraints(pattern=r"^INV-[0-9]{4}-[0-9]{6}$")]
+InvoiceNumber = Annotated[str, StringConstraints(pattern=r"^(INV|CN)-[0-9]{4}-[0-9]{6}$")]
+"""`INV-<year>-<6 digits>` for invoices, `CN-<year>-<6 digits>` for credit notes (each its own sequence)."""
 
 
 def _required_when(codes: list[str], fields: list[str]) -> dict[str, Any]:
@@ -51,6 +55,12 @@ def _required_when(codes: list[str], fields: list[str]) -> dict[str, Any]:
 # The usage-line rule below, stated for readers of the JSON Schema.
 _USAGE_LINE_RULES: dict[str, Any] = {
     "allOf": [_required_when(["usage", "late_usage"], ["category"]), _required_when(["late_usage"], ["usage_month"])]
+}
+# The credit-note rule of Invoice below, likewise.
+_CREDIT_NOTE_RULES: dict[str, Any] = {
+    "if": {"properties": {"kind": {"const": "credit_note"}}, "required": ["kind"]},
+    "then": {"properties": {"number": {"pattern": "^CN-"}}, "required": ["corrects", "reason", "settle"]},
+    "else": {"properties": {"number": {"pattern": "^INV-"}}},
 }
 
 
@@ -108,16 +118,29 @@ class InvoiceSummary(ContractModel):
 
     starting_balance: Amount = Field(description="Balance at the start; the previous month's ending balance.")
     added_funds: Amount = Field(description="Payments booked to the month.")
+    # Always written since 1.1; a 1.0 message has none because there were no credit notes.
+    credits: Amount = Field(default=Decimal("0.00"), description="Credit notes settled to the balance and "
+                            "booked to the month (since 1.1; `0.00` when none, and when a 1.0 message lacks it).")
     usage: Amount = Field(description="Usage booked to the month, unrounded.")
     refunds: Amount = Field(description="Refunds booked to the month.")
-    ending_balance: Amount = Field(description="starting_balance + added_funds - usage - refunds.")
+    ending_balance: Amount = Field(description="starting_balance + added_funds + credits - usage - refunds.")
+
+
+class Corrects(ContractModel):
+    """The invoice a credit note corrects."""
+
+    invoice_id: Id = Field(description="Its `invoice_id`.")
+    number: InvoiceNumber = Field(description="Its number.")
 
 
 class Invoice(ContractModel):
-    """An issued invoice; never changed once issued."""
+    """An issued invoice or credit note; never changed once issued."""
+
+    model_config = ConfigDict(json_schema_extra=_CREDIT_NOTE_RULES)
 
     invoice_id: Id = Field(description="Stable across re-emission, so accounting can deduplicate.")
-    number: InvoiceNumber = Field(description="`INV-<year of issue>-<6 digits>`, gapless per year.")
+    number: InvoiceNumber = Field(
+        description="`INV-<year of issue>-<6 digits>`, gapless per year; `CN-…` for a credit note, its own sequence.")
     kind: InvoiceKind = Field(description="What the invoice bills.")
     billing_model: BillingModel = Field(description="The partner's billing model.")
     recipient: Recipient = Field(description="Who receives and pays the invoice.")
@@ -132,3 +155,20 @@ class Invoice(ContractModel):
     tax: Tax = Field(description="Tax of the invoice.")
     total: Amount = Field(description="subtotal + tax.amount.")
     summary: InvoiceSummary | None = Field(default=None, description="Balance summary; on `month_closing` only.")
+    # Left out of ordinary invoices, which keep the shape they had in 1.0.
+    corrects: Corrects | None = Field(default=None, exclude_if=absent_when_none,
+                                      description="The invoice a `credit_note` corrects (since 1.1).")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
+        default=None, exclude_if=absent_when_none, description="Why, on a `credit_note` (since 1.1).")
+    settle: Settle | None = Field(
+        default=None, exclude_if=absent_when_none,
+        description="On a `credit_note` (since 1.1): `credit_balance` (back to the prepaid balance) or `payable`.")
+
+    @model_validator(mode="after")
+    def _credit_notes_say_what_they_correct(self) -> "Invoice":
+        credit_note = self.kind == "credit_note"
+        if credit_note != self.number.startswith("CN-"):
+            raise PydanticCustomError("invoice_number", "number: a credit_note is numbered CN-…, any other kind INV-…")
+        if credit_note and (self.corrects is None or self.reason is None or self.settle is None):
+            raise PydanticCustomError("credit_note", "a credit_note needs corrects, reason and settle")
+        return self

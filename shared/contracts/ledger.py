@@ -14,6 +14,7 @@ The ledger is the source of truth for money: booking months are decided when
 an entry is written (§4.3), and a closed month's summaries never change.
 """
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt
@@ -70,7 +71,7 @@ class PaymentLine(ContractModel):
 
 
 class BalanceClosing(ContractModel):
-    """What one balance's ledger holds for a closed month: `ending = starting + added - usage - refunds`."""
+    """What one balance's ledger holds for a closed month: `ending = starting + added + credits - usage - refunds`."""
 
     type: Literal["balance.closing"] = Field(description="One per balance and closed month.")
     close_id: Id = Field(description="The close that asked for it.")
@@ -82,9 +83,11 @@ class BalanceClosing(ContractModel):
     currency: Currency = Field(description="The balance's currency.")
     starting_balance: Amount = Field(description="Everything booked before the month.")
     added_funds: Amount = Field(description="Payments booked to the month.")
+    # A closing stored before credit notes existed has none.
+    credits: Amount = Field(Decimal("0.00"), description="Credit notes settled to the balance, booked to the month.")
     usage: Amount = Field(description="Usage booked to the month, late usage included.")
     refunds: Amount = Field(description="Refunds booked to the month.")
-    ending_balance: Amount = Field(description="starting + added - usage - refunds.")
+    ending_balance: Amount = Field(description="starting + added + credits - usage - refunds.")
     usage_lines: list[UsageLine] = Field(description="The usage, per channel, category and usage month.")
     payments: list[PaymentLine] = Field(description="The payments booked to the month.")
 

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from shared import topics
+from shared.contracts.balance_credits import BalanceCredit
 from shared.contracts.balance_events import BalanceEvent
 from shared.contracts.balance_moves import BalanceMoved
 from shared.contracts.base import ContractModel
@@ -62,6 +63,7 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         topics.USAGE_DAYS.name: _Contract(TypeAdapter(UsageDay), tagged=False),
         topics.TOPUP_REQUESTS.name: _Contract(TypeAdapter(TopupRequest), tagged=False),
         topics.RECONCILIATION.name: _Contract(TypeAdapter(ReconciliationRan), tagged=False),
+        topics.BALANCE_CREDITS.name: _Contract(TypeAdapter(BalanceCredit), tagged=False),
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )

@@ -63,8 +63,8 @@ async def numbers_have_no_gap(stack) -> None:
         await conn.close()
     by_year: dict[str, list[int]] = {}
     for r in rows:
-        _, year, n = r["number"].split("-")
-        by_year.setdefault(year, []).append(int(n))
+        series, year, n = r["number"].split("-")  # INV and CN: a sequence each
+        by_year.setdefault(f"{series}-{year}", []).append(int(n))
     for year, numbers in by_year.items():
         assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"gap or repeat in {year}"
 

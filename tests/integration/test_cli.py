@@ -67,7 +67,7 @@ def meta_csv(M: str) -> str:
 
 def test_an_operator_runs_a_month_with_the_billing_command(own_database, unique, tmp_path):
     """Rate card, directory, payments and a refund, a dead letter replayed twice after its fix, a close,
-    invoices listed, shown and exported, the reconciliation: every value exact."""
+    invoices listed, shown and exported, an invoice credited, the reconciliation: every value exact."""
     stack = own_database
     billing = Billing(stack)
     M = asyncio.run(a_long_month_after_every_close(stack))
@@ -149,8 +149,8 @@ def test_an_operator_runs_a_month_with_the_billing_command(own_database, unique,
                           ("subscription", N, "1084.77", "206.11", "1290.88")]
         assert [i["kind"] for i in billing.json("invoices", "list", "--recipient", P, "--month", N)] == ["subscription"]
         closing = next(i for i in mine if i["kind"] == "month_closing")
-        assert closing["summary"] == {"starting_balance": "0.00", "added_funds": "100.00", "usage": "0.3393",
-                                      "refunds": "10.00", "ending_balance": "89.6607"}
+        assert closing["summary"] == {"starting_balance": "0.00", "added_funds": "100.00", "credits": "0.00",
+                                      "usage": "0.3393", "refunds": "10.00", "ending_balance": "89.6607"}
         page = billing("invoices", "show", closing["number"]).stdout
         assert f"Month closing invoice {closing['number']}" in page and "4.76 EUR" in page
         assert billing.json("invoices", "show", closing["invoice_id"]) == closing
@@ -165,6 +165,20 @@ def test_an_operator_runs_a_month_with_the_billing_command(own_database, unique,
             ("month_closing", "1", "usage", "marketing", "3", "0.1131", "0.34", "0.19", "4.76"),
             ("month_closing", "2", "settled_with_credit_balance", "", "1", "-0.34", "-0.34", "0.19", "4.76"),
             ("month_closing", "3", "transaction_fee", "", "1", "4.00", "4.00", "0.19", "4.76")]
+
+        # A correction: 100.00 off the plan for N, paid out by accounting; asked twice, issued once.
+        subscription = next(i for i in mine if i["kind"] == "subscription")
+        ask = ("invoices", "credit", subscription["number"], "--line", "1", "--amount", "100.00", "--reason",
+               "plan discount", "--settle", "payable")
+        note = billing.json(*ask)["credit_note"]
+        assert (note["number"][:3], note["corrects"]["number"], note["lines"][0]["description"], note["subtotal"],
+                note["tax"]["amount"], note["total"]) == ("CN-", subscription["number"],
+                                                          f"Partner plan Growth, {N}", "100.00", "19.00", "119.00")
+        assert billing.json(*ask)["credit_note"] == note, "the same correction asked twice is one credit note"
+        over = billing(*ask[:6], "400.01", *ask[7:], code=2)
+        assert f"--amount of --line 1: 400.01 is more than the 400.00 left to credit on line 1 of " \
+               f"{subscription['number']}" in over.output
+        assert f"Credit note {note['number']}" in billing("invoices", "show", note["number"]).stdout
 
         checks = billing.json("reconcile", "--settle", "5", code=None)
     finally:
@@ -213,7 +227,7 @@ def test_the_stack_group_starts_a_stack_of_its_own_reports_it_and_stops_it(stack
                                                    for prefix in (*SERVICES.values(), "BILLING_PORTAL_")}}
     try:
         started = billing("stack", "start", "--no-services", **env)
-        assert f"{len(topic_partitions())} topics created" in started.output
+        assert f"{len(topic_partitions())} topics created" in started.output  # every topic and DLQ of the code
         state = billing.json("stack", "status", code=1, **env)
         assert [(s["part"], s["healthy"]) for s in state] == [
             ("kafka", True), ("postgres", True), ("usage-ingest", False), ("balance", False), ("invoicing", False),

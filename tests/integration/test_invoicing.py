@@ -140,8 +140,8 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
              client_id=c1, channel_id=b, category="utility"),
         line("settled_with_credit_balance", f"Settled with the credit balance, {M}", "-0.39", service_month=M),
         line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay1 (100.00)", "4.00", service_month=M),
-    ], "4.00", std("0.76"), "4.76", {"starting_balance": "0.00", "added_funds": "100.00", "usage": "0.3849",
-                                     "refunds": "0.00", "ending_balance": "99.6151"})
+    ], "4.00", std("0.76"), "4.76", {"starting_balance": "0.00", "added_funds": "100.00", "credits": "0.00",
+                                     "usage": "0.3849", "refunds": "0.00", "ending_balance": "99.6151"})
     check("partner_plan", p2, N, [
         line("partner_plan_prorated", f"Partner plan Premium, {M} (17 of 31 days)", "548.39", service_month=M),
         line("partner_plan", f"Partner plan Premium, {N}", "1000.00", service_month=N),
@@ -153,8 +153,8 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
              client_id=c2, channel_id=d, category="marketing"),
         line("settled_with_credit_balance", f"Settled with the credit balance, {M}", "-0.27", service_month=M),
         line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay2 (50.00)", "2.00", service_month=M),
-    ], "2.00", std("0.38"), "2.38", {"starting_balance": "0.00", "added_funds": "50.00", "usage": "0.273",
-                                     "refunds": "0.00", "ending_balance": "49.727"})
+    ], "2.00", std("0.38"), "2.38", {"starting_balance": "0.00", "added_funds": "50.00", "credits": "0.00",
+                                     "usage": "0.273", "refunds": "0.00", "ending_balance": "49.727"})
     await numbers_have_no_gap(stack)
     _follow_one_message_through_the_logs(tmp_path, f"wamid.{unique}.a0", p1, M,
                                          invoices[("month_closing", p1)].number)

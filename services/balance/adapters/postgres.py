@@ -184,6 +184,7 @@ class PostgresBalanceStore:
             """SELECT b.owner_id, b.kind, b.partner_id, b.client_id, b.billing_model, b.currency,
                    coalesce(sum(l.amount) FILTER (WHERE l.booked_month < $1), 0) AS starting,
                    coalesce(sum(l.amount) FILTER (WHERE l.booked_month = $1 AND l.kind = 'payment'), 0) AS added,
+                   coalesce(sum(l.amount) FILTER (WHERE l.booked_month = $1 AND l.kind = 'credit'), 0) AS credits,
                    coalesce(-sum(l.amount) FILTER (WHERE l.booked_month = $1 AND l.kind = 'usage'), 0) AS usage,
                    coalesce(-sum(l.amount) FILTER (WHERE l.booked_month = $1 AND l.kind = 'refund'), 0) AS refunds
                FROM balances b JOIN ledger l ON l.owner_id = b.owner_id AND l.booked_month <= $1
@@ -207,14 +208,15 @@ class PostgresBalanceStore:
         closings = []
         for r in sums:
             owner = r["owner_id"]
-            starting, added, usage, refunds = r["starting"], r["added"], r["usage"], r["refunds"]
+            starting, added, credits = r["starting"], r["added"], r["credits"]
+            usage, refunds = r["usage"], r["refunds"]
             closings.append(BalanceClosing(
                 type="balance.closing", close_id=close_id, month=month,
                 balance=Account(partner_id=owner) if r["kind"] == "partner" else Account(channel_id=owner),
                 partner_id=r["partner_id"], client_id=r["client_id"], billing_model=r["billing_model"],
                 currency=r["currency"], starting_balance=plain(starting), added_funds=plain(added),
-                usage=plain(usage), refunds=plain(refunds),
-                ending_balance=plain(starting + added - usage - refunds),
+                credits=plain(credits), usage=plain(usage), refunds=plain(refunds),
+                ending_balance=plain(starting + added + credits - usage - refunds),
                 usage_lines=lines.get(owner, []), payments=payments.get(owner, [])))
         return closings
 

@@ -17,6 +17,13 @@ def booked_month(at: datetime, last_closed: str | None) -> str:
     return next_month(last_closed)
 
 
+def earliest_open(at: datetime, last_closed: str | None) -> str:
+    """The earliest month not closed: the month after the last closed one (the month of `at` while
+    nothing is closed). A credit note corrects the past, so it is booked to the first month whose
+    closing is still to come, never after it."""
+    return month_of(at) if last_closed is None else next_month(last_closed)
+
+
 def months_between(after: str | None, through: str) -> list[str]:
     """The months after `after` up to and including `through` (just `through` when nothing closed yet)."""
     if after is None or after >= through:

@@ -26,7 +26,7 @@ class BalanceState:
 class Entry:
     """One immutable ledger movement; `amount` is signed (credits positive, debits negative)."""
 
-    kind: str  # usage | payment | refund
+    kind: str  # usage | payment | refund | credit
     business_id: str
     owner_id: str
     amount: Decimal

@@ -4,6 +4,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from decimal import Decimal
 
 import asyncpg
 
@@ -15,7 +16,11 @@ from shared.topics import INVOICES
 
 from ..documents.model import Address, Document
 from ..domain.directory import Channel, Client, Partner
-from ..ports import Close, DocumentSource
+from ..ports import Close, DocumentSource, HeldCredit
+
+# Where each number series is kept: one row per year, moved in the transaction that records its invoice.
+# A restore that learns numbers back from billing.invoices.v1 sets these rows (INV-… and CN-…).
+SEQUENCES = {"INV": "invoice_numbers", "CN": "credit_note_numbers"}
 
 
 def _offsets(value: str | None) -> dict[int, int] | None:
@@ -83,11 +88,12 @@ class PostgresInvoiceStore:
     async def has_invoice(self, invoice_id: str) -> bool:
         return await self.conn.fetchval("SELECT true FROM invoices WHERE invoice_id = $1", invoice_id) is not None
 
-    async def next_number(self, year: int) -> str:
+    async def next_number(self, year: int, series: str = "INV") -> str:
+        table = SEQUENCES[series]
         n = await self.conn.fetchval(
-            "INSERT INTO invoice_numbers VALUES ($1, 1) ON CONFLICT (year) "
-            "DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last", year)
-        return f"INV-{year}-{n:06d}"
+            f"INSERT INTO {table} VALUES ($1, 1) ON CONFLICT (year) "
+            f"DO UPDATE SET last = {table}.last + 1 RETURNING last", year)
+        return f"{series}-{year}-{n:06d}"
 
     async def save_invoice(self, invoice: Invoice) -> None:
         value = encode(invoice)
@@ -144,14 +150,61 @@ class PostgresInvoiceStore:
     async def emit(self, records: Sequence[OutboxRecord]) -> None:
         await enqueue(self.conn, records)
 
+    async def outbox_pending(self, topic: str) -> int:
+        return await self.conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", topic)
+
+    async def invoice(self, invoice_id: str) -> Invoice | None:
+        value = await self.conn.fetchval(
+            "SELECT invoice::text FROM invoices WHERE invoice_id = $1::uuid FOR UPDATE", invoice_id)
+        return Invoice.model_validate_json(value) if value is not None else None
+
+    async def credited(self, invoice_id: str) -> dict[int, Decimal]:
+        rows = await self.conn.fetch("SELECT line, credited FROM line_credits WHERE invoice_id = $1::uuid",
+                                     invoice_id)
+        return {r["line"]: r["credited"] for r in rows}
+
+    async def record_credits(self, credit_note_id: str, invoice: Invoice,
+                             credits: Sequence[tuple[int, Decimal]]) -> None:
+        lines, amounts = [n for n, _ in credits], [a for _, a in credits]
+        await self.conn.execute(
+            "INSERT INTO credit_lines SELECT $1::uuid, $2::uuid, * FROM unnest($3::int[], $4::numeric[])",
+            credit_note_id, invoice.invoice_id, lines, amounts)
+        await self.conn.execute(
+            "INSERT INTO line_credits SELECT $1::uuid, * FROM unnest($2::int[], $3::numeric[], $4::numeric[]) "
+            "ON CONFLICT (invoice_id, line) DO UPDATE SET credited = line_credits.credited + excluded.credited",
+            invoice.invoice_id, lines, [invoice.lines[n].amount for n in lines], amounts)
+
+    async def hold_credit(self, held: HeldCredit) -> None:
+        await self.conn.execute(
+            "INSERT INTO held_credits VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            held.topic, held.partition, held.offset, held.key, held.value, held.invoice_id, held.held_at)
+
+    async def holds_credit_for(self, invoice_id: str) -> bool:
+        return await self.conn.fetchval("SELECT true FROM held_credits WHERE invoice_id = $1 LIMIT 1",
+                                        invoice_id) is not None
+
+    async def held_credits(self, limit: int) -> list[HeldCredit]:
+        rows = await self.conn.fetch(
+            'SELECT topic, partition, "offset", key, value, invoice_id, held_at FROM held_credits '
+            'ORDER BY topic, partition, "offset" LIMIT $1 FOR UPDATE SKIP LOCKED', limit)
+        return [HeldCredit(*r.values()) for r in rows]
+
+    async def release_credits(self, held: Sequence[HeldCredit]) -> None:
+        if held:
+            await self.conn.execute(
+                'DELETE FROM held_credits WHERE (topic, partition, "offset") IN '
+                "(SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]))",
+                [h.topic for h in held], [h.partition for h in held], [h.offset for h in held])
+
     async def closes(self) -> list[Close]:
         rows = await self.conn.fetch(
             "SELECT month, command_id, state, status_offsets::text, payment_offsets::text, priced_offsets::text, "
-            "directory_offsets::text, ratecard_offsets::text "
+            "directory_offsets::text, ratecard_offsets::text, credit_offsets::text "
             "FROM closes WHERE state <> 'done' ORDER BY month FOR UPDATE SKIP LOCKED")
         return [Close(r["month"], r["command_id"], r["state"], _offsets(r["status_offsets"]) or {},
                       _offsets(r["payment_offsets"]) or {}, _offsets(r["priced_offsets"]),
-                      _offsets(r["directory_offsets"]) or {}, _offsets(r["ratecard_offsets"]) or {})
+                      _offsets(r["directory_offsets"]) or {}, _offsets(r["ratecard_offsets"]) or {},
+                      _offsets(r["credit_offsets"]) or {})
                 for r in rows]
 
     async def last_closed(self) -> str | None:
@@ -176,11 +229,12 @@ class PostgresInvoiceStore:
             json.dumps(close.ratecard_offsets))
 
     async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
-                           done_at: datetime | None = None) -> None:
+                           done_at: datetime | None = None, credit_offsets: dict[int, int] | None = None) -> None:
         await self.conn.execute(
             "UPDATE closes SET state = $2, priced_offsets = coalesce($3::jsonb, priced_offsets), "
-            "done_at = coalesce($4, done_at) WHERE month = $1",
-            month, state, json.dumps(priced_offsets) if priced_offsets is not None else None, done_at)
+            "done_at = coalesce($4, done_at), credit_offsets = coalesce($5::jsonb, credit_offsets) WHERE month = $1",
+            month, state, json.dumps(priced_offsets) if priced_offsets is not None else None, done_at,
+            json.dumps(credit_offsets) if credit_offsets is not None else None)
 
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
         await self.conn.execute(

@@ -77,10 +77,11 @@ def closing_lines(closing: BalanceClosing | None, month: str) -> list[InvoiceLin
 def summary_of(closing: BalanceClosing | None) -> InvoiceSummary:
     if closing is None:
         zero = Decimal("0.00")
-        return InvoiceSummary(starting_balance=zero, added_funds=zero, usage=zero, refunds=zero,
+        return InvoiceSummary(starting_balance=zero, added_funds=zero, credits=zero, usage=zero, refunds=zero,
                               ending_balance=zero)
     return InvoiceSummary(starting_balance=closing.starting_balance, added_funds=closing.added_funds,
-                          usage=closing.usage, refunds=closing.refunds, ending_balance=closing.ending_balance)
+                          credits=closing.credits, usage=closing.usage, refunds=closing.refunds,
+                          ending_balance=closing.ending_balance)
 
 
 def has_activity(closing: BalanceClosing | None) -> bool:

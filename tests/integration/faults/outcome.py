@@ -33,12 +33,12 @@ USAGE_LINES = {
     "E": [("E", "marketing", "80", "10.92")],
 }
 SUMMARIES = {
-    "P": {"starting_balance": "0.00", "added_funds": "100.00", "usage": "20.394", "refunds": "0.00",
-          "ending_balance": "79.606"},
-    "D": {"starting_balance": "0.00", "added_funds": "50.00", "usage": "16.38", "refunds": "0.00",
-          "ending_balance": "33.62"},
-    "E": {"starting_balance": "0.00", "added_funds": "50.00", "usage": "10.92", "refunds": "0.00",
-          "ending_balance": "39.08"},
+    "P": {"starting_balance": "0.00", "added_funds": "100.00", "credits": "0.00", "usage": "20.394",
+          "refunds": "0.00", "ending_balance": "79.606"},
+    "D": {"starting_balance": "0.00", "added_funds": "50.00", "credits": "0.00", "usage": "16.38",
+          "refunds": "0.00", "ending_balance": "33.62"},
+    "E": {"starting_balance": "0.00", "added_funds": "50.00", "credits": "0.00", "usage": "10.92",
+          "refunds": "0.00", "ending_balance": "39.08"},
 }
 BALANCES = {"P": Decimal("79.606"), "D": Decimal("33.62"), "E": Decimal("39.08")}
 

@@ -3,7 +3,7 @@
 import asyncio
 
 from ..pipeline import a_long_month_after_every_close, connect, service
-from .month import fault_month, publish_setup, publish_traffic, request_close
+from .month import fault_month, publish_setup, publish_traffic, request_close, until
 from .outcome import assert_exact_outcome
 
 
@@ -18,6 +18,8 @@ async def test_a_close_requested_before_its_statuses_are_consumed_waits_for_them
     await publish_setup(stack, fm)
     await publish_traffic(stack, fm)
     await request_close(stack, fm)
+    # Ready is not yet consuming: on a busy machine the group can take seconds to hand out the commands.
+    await until(lambda: _recorded(stack, fm.month), "invoicing has recorded the close")
     await asyncio.sleep(4)
     assert await _close_state(stack, fm.month) == "barrier", "the close waits for the statuses before it"
     running.append(service(stack, unique, "usage_ingest", tmp_path).start())
@@ -31,3 +33,7 @@ async def _close_state(stack, month: str) -> str | None:
         return await conn.fetchval("SELECT state FROM invoicing.closes WHERE month = $1", month)
     finally:
         await conn.close()
+
+
+async def _recorded(stack, month: str) -> bool:
+    return await _close_state(stack, month) is not None

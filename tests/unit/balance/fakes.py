@@ -1,7 +1,8 @@
 """In-memory fakes of the balance service ports, with the PostgreSQL adapter's semantics.
 
-`FakeBalanceStore` keeps every table of `migrations/0002_ledger.sql` (and the
-outbox of `0001_outbox.sql`) as plain Python containers and implements every
+`FakeBalanceStore` keeps every table of `migrations/0002_ledger.sql` (with the
+credits of `0004_credits.sql`) and the outbox of `0001_outbox.sql` as plain
+Python containers and implements every
 method of `ports.BalanceStore` the way `adapters/postgres.py` does.
 `FakeUnitOfWork` wraps it in "transactions": a block that raises leaves the
 store exactly as it found it. `Feed` turns dicts into the `Accepted` batches
@@ -21,7 +22,7 @@ from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCanc
 from shared.dead_letters import Accepted
 from shared.money import MICRO, plain
 from shared.outbox import OutboxRecord
-from shared.topics import PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
+from shared.topics import BALANCE_CREDITS, PAYMENTS, TOPUP_REQUESTS, USAGE_PRICED
 
 from shared.months import month_of
 from services.balance.domain.crossings import Renewal
@@ -162,7 +163,7 @@ class FakeBalanceStore(FakeStore):
         seen = {(row.entry.kind, row.entry.business_id) for row in self.ledger}
         new: list[Entry] = []
         for e in unique:
-            if e.kind not in ("usage", "payment", "refund"):
+            if e.kind not in ("usage", "payment", "refund", "credit"):
                 raise StoreFailure(f"ledger.kind check violated: {e.kind}")
             if e.owner_id not in self.balances:
                 raise StoreFailure(f"ledger.owner_id references no balance: {e.owner_id}")
@@ -286,6 +287,7 @@ class FakeBalanceStore(FakeStore):
             this = [r.entry for r in rows if r.entry.booked_month == month]
             starting = sum((r.entry.amount for r in rows if r.entry.booked_month < month), Decimal(0))
             added = sum((e.amount for e in this if e.kind == "payment"), Decimal(0))
+            credits = sum((e.amount for e in this if e.kind == "credit"), Decimal(0))
             usage = -sum((e.amount for e in this if e.kind == "usage"), Decimal(0))
             refunds = -sum((e.amount for e in this if e.kind == "refund"), Decimal(0))
             groups: dict[tuple[Any, ...], list[Entry]] = defaultdict(list)
@@ -305,8 +307,9 @@ class FakeBalanceStore(FakeStore):
                 balance=Account(partner_id=owner) if b.kind == "partner" else Account(channel_id=owner),
                 partner_id=b.partner_id, client_id=b.client_id, billing_model=b.billing_model,
                 currency=b.currency, starting_balance=plain(starting), added_funds=plain(added),
-                usage=plain(usage), refunds=plain(refunds),
-                ending_balance=plain(starting + added - usage - refunds), usage_lines=lines, payments=payments))
+                credits=plain(credits), usage=plain(usage), refunds=plain(refunds),
+                ending_balance=plain(starting + added + credits - usage - refunds), usage_lines=lines,
+                payments=payments))
         return closings
 
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
@@ -353,3 +356,5 @@ class Feed(_Feed):
 
     def topups(self, *bodies: dict[str, Any]) -> list[Accepted]:
         return [self.accepted(TOPUP_REQUESTS.name, owner_of(b["balance"]), b) for b in bodies]
+    def credits(self, *bodies: dict[str, Any]) -> list[Accepted]:
+        return [self.accepted(BALANCE_CREDITS.name, owner_of(b["balance"]), b) for b in bodies]

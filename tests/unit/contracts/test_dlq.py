@@ -25,11 +25,12 @@ def test_contract_example_parses_and_serialises_back_unchanged() -> None:
         assert json.loads(encode(letter)) == json.loads(EXAMPLE)
 
 
-def test_error_codes_are_exactly_the_ten_of_the_contract() -> None:
-    """The code set is closed: services cannot invent codes."""
+def test_error_codes_are_exactly_the_twelve_of_the_contract() -> None:
+    """The code set is closed: services cannot invent codes (1.1 added the two of credit notes)."""
     assert {code.value for code in ErrorCode} == {
         "malformed_json", "schema_invalid", "too_large", "unknown_account", "currency_mismatch",
         "billing_model_change", "invalid_amount", "refund_exceeds_balance", "no_rate", "unknown_channel",
+        "unknown_invoice", "credit_exceeds_invoice",
     }
 
 

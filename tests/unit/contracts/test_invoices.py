@@ -58,6 +58,18 @@ MONTH_CLOSING: dict[str, Any] = {
 }
 
 
+def credit_note() -> dict[str, Any]:
+    """A credit note of the §3.7 example's license line, settled to the balance."""
+    value = example()
+    license_line = value["lines"][1]
+    return {**value, "invoice_id": "7c1d", "number": "CN-2026-000001", "kind": "credit_note",
+            "issued_at": "2026-11-20T10:00:00Z",
+            "lines": [{**license_line, "unit_price": "10.00", "amount": "10.00"}],
+            "subtotal": "10.00", "tax": {"treatment": "standard", "rate": "0.19", "amount": "1.90"}, "total": "11.90",
+            "corrects": {"invoice_id": value["invoice_id"], "number": "INV-2026-000042"},
+            "reason": "channel down for a week", "settle": "credit_balance"}
+
+
 def example() -> dict[str, Any]:
     value: dict[str, Any] = json.loads(EXAMPLE)
     return value
@@ -78,10 +90,56 @@ def test_contract_example_parses_and_serialises_back_unchanged() -> None:
 
 def test_month_closing_invoice_with_summary_and_usage_lines_round_trips() -> None:
     """Usage, late usage, a negative settlement line and the summary keep their exact strings."""
-    invoice = decode(TOPIC, json.dumps(MONTH_CLOSING).encode())
+    value = month_closing()
+    value["summary"]["credits"] = "12.50"
+    invoice = decode(TOPIC, json.dumps(value).encode())
     assert isinstance(invoice, Invoice) and invoice.summary is not None
-    assert invoice.summary.ending_balance == Decimal("99.7957")
-    assert json.loads(encode(invoice)) == MONTH_CLOSING
+    assert invoice.summary.ending_balance == Decimal("99.7957") and invoice.summary.credits == Decimal("12.50")
+    assert json.loads(encode(invoice)) == value
+
+
+def test_a_1_0_summary_without_credits_reads_as_no_credits_and_is_written_with_them() -> None:
+    """There were no credit notes before 1.1, so a summary without `credits` had none; since 1.1 it is
+    always written."""
+    invoice = decode(TOPIC, json.dumps(MONTH_CLOSING).encode())
+    assert invoice.summary is not None and invoice.summary.credits == Decimal("0.00")
+    assert json.loads(encode(invoice))["summary"] == {**MONTH_CLOSING["summary"], "credits": "0.00"}
+
+
+def test_an_ordinary_invoice_is_written_without_the_credit_note_fields() -> None:
+    """`corrects`, `reason` and `settle` belong to credit notes; other invoices keep their 1.0 shape."""
+    encoded = json.loads(encode(decode(TOPIC, EXAMPLE.encode())))
+    assert not {"corrects", "reason", "settle"} & set(encoded)
+
+
+def test_a_credit_note_round_trips_with_what_it_corrects() -> None:
+    """A credit note names the invoice it corrects, why, and how it is settled."""
+    value = credit_note()
+    invoice = decode(TOPIC, json.dumps(value).encode())
+    assert isinstance(invoice, Invoice) and invoice.corrects is not None
+    assert invoice.corrects.number == "INV-2026-000042" and invoice.settle == "credit_balance"
+    assert json.loads(encode(invoice)) == value
+
+
+@pytest.mark.parametrize("field", ["corrects", "reason", "settle"])
+def test_a_credit_note_without_its_correction_fields_is_schema_invalid(schema_invalid, field) -> None:
+    """A credit note that does not say what it corrects, why or how it is settled is refused."""
+    value = credit_note()
+    del value[field]
+    assert schema_invalid(TOPIC, value) == "a credit_note needs corrects, reason and settle"
+
+
+@pytest.mark.parametrize(("kind", "number"), [("credit_note", "INV-2026-000043"), ("subscription", "CN-2026-000001")])
+def test_numbers_and_kinds_must_agree(schema_invalid, kind, number) -> None:
+    """Credit notes are numbered CN-…, every other kind INV-…: two sequences that never mix."""
+    value = {**credit_note(), "kind": kind, "number": number}
+    assert schema_invalid(TOPIC, value) == "number: a credit_note is numbered CN-…, any other kind INV-…"
+
+
+def test_a_credit_note_settled_otherwise_is_schema_invalid(schema_invalid) -> None:
+    """`settle` is credit_balance or payable."""
+    value = {**credit_note(), "settle": "cash"}
+    assert schema_invalid(TOPIC, value).startswith("settle: ")
 
 
 def test_usage_line_without_category_is_schema_invalid(schema_invalid) -> None:
@@ -115,7 +173,8 @@ def test_arithmetic_is_not_checked_by_the_model() -> None:
 @pytest.mark.parametrize(
     ("change", "expected_prefix"),
     [
-        ({"kind": "credit_note"}, "kind: "),
+        ({"kind": "refund"}, "kind: "),
+        ({"number": "CR-2026-000042"}, "number: "),
         ({"billing_model": "postpaid"}, "billing_model: "),
         ({"currency": "JPY"}, "currency: "),
         ({"number": "INV-2026-42"}, "number: "),

@@ -1,10 +1,12 @@
 """In-memory fakes of the invoicing ports, with the PostgreSQL adapter's semantics.
 
-`FakeInvoiceStore` keeps every table of `migrations/0002_invoices.sql` (and the
-outbox of `0001_outbox.sql`) as plain Python containers and implements every
+`FakeInvoiceStore` keeps every table of `migrations/0002_invoices.sql`, the
+credit-note tables of `0005_credit_notes.sql` (and the outbox of
+`0001_outbox.sql`) as plain Python containers and implements every
 method of `ports.InvoiceStore` the way `adapters/postgres.py` does: upserts
 that keep what their `ON CONFLICT` clause keeps, a `billed` primary key and
-unique invoice ids and numbers that raise, one number sequence per year,
+unique invoice ids and numbers that raise, one number sequence per series and
+year, the `line_credits` CHECK that refuses an over-credit,
 closes oldest first. `FakeUnitOfWork` wraps it in "transactions": a block that
 raises leaves the store exactly as it found it. `FakeOffsets` is the Kafka
 positions the close's barrier reads; a test sets them. `Feed` turns dicts into
@@ -12,9 +14,11 @@ the `Accepted` batches the use cases take, through the contract's own `decode`.
 """
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -26,12 +30,19 @@ from shared.topics import COMMANDS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES
 
 from services.invoicing.domain.directory import Channel, Client, Partner
 from services.invoicing.documents.model import Address, Document
-from services.invoicing.ports import Close, DocumentSource
+from services.invoicing.ports import Close, DocumentSource, HeldCredit
 from shared.months import next_month
 from tests.unit.fakes import Feed as _Feed
 from tests.unit.fakes import FakeStore, StoreFailure
 from tests.unit.fakes import FakeUnitOfWork as _FakeUnitOfWork
 
+
+def _uuid(value: str) -> None:
+    """What PostgreSQL's uuid cast refuses."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise StoreFailure(f"invalid input syntax for type uuid: {value!r}") from None
 
 
 @dataclass
@@ -47,12 +58,14 @@ class CloseRow:
     done_at: datetime | None = None
     directory_offsets: dict[int, int] = field(default_factory=dict)
     ratecard_offsets: dict[int, int] = field(default_factory=dict)
+    credit_offsets: dict[int, int] = field(default_factory=dict)
 
 
 _CLOSE_STATES = ("barrier", "debits", "ledger", "documents", "done")
 _BILLED_ITEMS = ("license", "plan")
 _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "invoices", "closes_rows",
-          "ledger_closings", "outbox", "addresses", "documents", "pending")
+          "ledger_closings", "outbox", "addresses", "documents", "pending", "credit_note_numbers", "credit_lines",
+          "line_credits", "held")
 
 
 class FakeInvoiceStore(FakeStore):
@@ -67,6 +80,7 @@ class FakeInvoiceStore(FakeStore):
         self.channels: dict[str, Channel] = {}
         self.billed_rows: dict[tuple[str, str, str], str] = {}  # (item, subject, month) → invoice id
         self.invoice_numbers: dict[int, int] = {}  # year → last number
+        self.credit_note_numbers: dict[int, int] = {}  # year → last number of the CN- series
         self.invoices: dict[str, Invoice] = {}  # invoice id → invoice, in insertion order
         self.closes_rows: dict[str, CloseRow] = {}  # month → close
         self.ledger_closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
@@ -75,6 +89,10 @@ class FakeInvoiceStore(FakeStore):
         self.documents: dict[tuple[str, str], Document] = {}  # (invoice id, format) → document
         self.pending: dict[str, None] = {}  # invoices waiting for documents, in queue order
 
+        self.credit_lines: dict[tuple[str, int], tuple[str, Decimal]] = {}  # (note, line) → (invoice, amount)
+        self.line_credits: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}  # (invoice, line) → invoiced, credited
+        self.held: dict[tuple[str, int, int], HeldCredit] = {}
+        self.published: list[OutboxRecord] = []  # what the relay took (not transactional: not in STATE)
 
     # -- directory ---------------------------------------------------------------------------
 
@@ -144,10 +162,11 @@ class FakeInvoiceStore(FakeStore):
         self._call("has_invoice")
         return invoice_id in self.invoices
 
-    async def next_number(self, year: int) -> str:
+    async def next_number(self, year: int, series: str = "INV") -> str:
         self._call("next_number")
-        self.invoice_numbers[year] = self.invoice_numbers.get(year, 0) + 1
-        return f"INV-{year}-{self.invoice_numbers[year]:06d}"
+        sequence = {"INV": self.invoice_numbers, "CN": self.credit_note_numbers}[series]
+        sequence[year] = sequence.get(year, 0) + 1
+        return f"{series}-{year}-{sequence[year]:06d}"
 
     async def save_invoice(self, invoice: Invoice) -> None:
         self._call("save_invoice")
@@ -195,13 +214,59 @@ class FakeInvoiceStore(FakeStore):
         self._call("emit")
         self.outbox.extend(records)
 
+    async def outbox_pending(self, topic: str) -> int:
+        self._call("outbox_pending")
+        return sum(1 for r in self.outbox if r.topic == topic and r not in self.published)
+
+    # -- credit notes ------------------------------------------------------------------------
+
+    async def invoice(self, invoice_id: str) -> Invoice | None:
+        self._call("invoice")
+        _uuid(invoice_id)  # $1::uuid
+        return self.invoices.get(invoice_id)
+
+    async def credited(self, invoice_id: str) -> dict[int, Decimal]:
+        self._call("credited")
+        return {line: credited for (iid, line), (_, credited) in self.line_credits.items() if iid == invoice_id}
+
+    async def record_credits(self, credit_note_id: str, invoice: Invoice,
+                             credits: Sequence[tuple[int, Decimal]]) -> None:
+        self._call("record_credits")
+        lines, totals = dict(self.credit_lines), dict(self.line_credits)
+        for line, amount in credits:
+            if credit_note_id not in self.invoices or amount <= 0 or (credit_note_id, line) in lines:
+                raise StoreFailure(f"credit_lines constraint violated: {credit_note_id} line {line}")
+            lines[(credit_note_id, line)] = (invoice.invoice_id, amount)
+            invoiced, before = totals.get((invoice.invoice_id, line), (invoice.lines[line].amount, Decimal(0)))
+            if not 0 < before + amount <= invoiced:
+                raise StoreFailure(f"line_credits check violated: {invoice.invoice_id} line {line}")
+            totals[(invoice.invoice_id, line)] = (invoiced, before + amount)
+        self.credit_lines, self.line_credits = lines, totals  # two statements, one transaction
+
+    async def hold_credit(self, held: HeldCredit) -> None:
+        self._call("hold_credit")
+        self.held.setdefault((held.topic, held.partition, held.offset), held)  # ON CONFLICT DO NOTHING
+
+    async def holds_credit_for(self, invoice_id: str) -> bool:
+        self._call("holds_credit_for")
+        return any(h.invoice_id == invoice_id for h in self.held.values())
+
+    async def held_credits(self, limit: int) -> list[HeldCredit]:
+        self._call("held_credits")
+        return [self.held[k] for k in sorted(self.held)][:limit]
+
+    async def release_credits(self, held: Sequence[HeldCredit]) -> None:
+        self._call("release_credits")
+        for h in held:
+            self.held.pop((h.topic, h.partition, h.offset), None)
+
     # -- month closes ------------------------------------------------------------------------
 
     async def closes(self) -> list[Close]:
         self._call("closes")
         return [Close(r.month, r.command_id, r.state, dict(r.status_offsets), dict(r.payment_offsets),
                       dict(r.priced_offsets) if r.priced_offsets is not None else None,
-                      dict(r.directory_offsets), dict(r.ratecard_offsets))
+                      dict(r.directory_offsets), dict(r.ratecard_offsets), dict(r.credit_offsets))
                 for r in sorted(self.closes_rows.values(), key=lambda r: r.month) if r.state != "done"]
 
     async def last_closed(self) -> str | None:
@@ -233,7 +298,7 @@ class FakeInvoiceStore(FakeStore):
             directory_offsets=dict(close.directory_offsets), ratecard_offsets=dict(close.ratecard_offsets)))
 
     async def update_close(self, month: str, state: str, priced_offsets: dict[int, int] | None = None,
-                           done_at: datetime | None = None) -> None:
+                           done_at: datetime | None = None, credit_offsets: dict[int, int] | None = None) -> None:
         self._call("update_close")
         if state not in _CLOSE_STATES:
             raise StoreFailure(f"closes.state check violated: {state}")
@@ -245,6 +310,8 @@ class FakeInvoiceStore(FakeStore):
             row.priced_offsets = dict(priced_offsets)
         if done_at is not None:
             row.done_at = done_at
+        if credit_offsets is not None:
+            row.credit_offsets = dict(credit_offsets)
 
     async def save_closings(self, closings: Sequence[BalanceClosing]) -> None:
         self._call("save_closings")
@@ -264,6 +331,10 @@ class FakeInvoiceStore(FakeStore):
 
     def numbers(self) -> list[str]:
         return [i.number for i in self.invoices.values()]
+
+    def relay(self) -> None:
+        """The outbox relay published everything queued so far."""
+        self.published = list(self.outbox)
 
 
 class FakeUnitOfWork(_FakeUnitOfWork[FakeInvoiceStore]):

@@ -77,7 +77,7 @@ def test_the_text_of_a_month_closing_shows_unrounded_unit_prices_the_settlement_
         "  Total                                                                          0.00 EUR\n"
         "\n"
         "  Credit balance\n"
-        "    starting 0.00  + added 0.00  - usage 0.1131  - refunds 0.00  = ending -0.1131 EUR\n")
+        "    starting 0.00  + added 0.00  + credits 0.00  - usage 0.1131  - refunds 0.00  = ending -0.1131 EUR\n")
 
 
 def test_the_text_of_a_zero_rated_invoice_shows_its_treatment_at_0_percent():
@@ -122,3 +122,24 @@ def test_the_html_has_a_row_per_line_and_the_subtotal_tax_and_total():
     assert "<tr><td colspan=3>VAT 0.19</td><td class=n>115.38 EUR</td></tr>" in out
     assert "<tr><th colspan=3>Total</th><th class=n>722.63 EUR</th></tr>" in out
     assert "Credit balance" not in out
+
+
+def test_a_credit_note_says_what_it_corrects_why_and_how_it_is_settled():
+    """A credit note of the §5 subscription's license: its own heading, the corrected number and reason,
+    and where the money goes, in text and HTML."""
+    from services.invoicing.domain.credit_notes import compose_credit_note
+    from shared.contracts import InvoiceCredit
+
+    command = InvoiceCredit(type="invoice.credit", command_id="cred-1", invoice_id=SUBSCRIPTION.invoice_id,
+                            reason="licence billed twice", settle="credit_balance")
+    note = compose_credit_note(SUBSCRIPTION, command, [(1, D("25.00"))], "CN-2026-000001", ISSUED)
+    out = text(note)
+    assert out.startswith("Credit note CN-2026-000001\nIssued 2026-03-01 00:00 UTC · period 2026-03\n"
+                          "To: Acme Messaging GmbH (partner acmePA), DE, VAT id DE123456789\n"
+                          "Corrects INV-2026-000003: licence billed twice\n"
+                          "Settled: credited to the prepaid balance\n\n")
+    assert [row.split() for row in out.splitlines()[-3:]] == [
+        ["Subtotal", "25.00", "EUR"], ["VAT", "19", "%", "4.75", "EUR"], ["Total", "29.75", "EUR"]]
+    page = to_html(note)
+    assert "<h1>Credit note CN-2026-000001</h1>" in page
+    assert "<p>Corrects INV-2026-000003: licence billed twice</p>" in page

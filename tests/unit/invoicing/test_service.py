@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.invoicing import issue_documents, service
+from services.invoicing import credits, issue_documents, service
 from services.invoicing.domain.documents import invoice_id
 from shared.contracts import Invoice, LedgerClose, decode
 from shared.dead_letters import Accepted
@@ -24,6 +24,7 @@ from tests.builders import channel, client, partner
 from .fakes import FakeInvoiceStore, FakeOffsets, FakeUnitOfWork, Feed, StoreFailure, fake_renderer
 
 INGEST = "usage-ingest"
+HOLD_S = 3600.0
 BALANCE = "balance"
 
 
@@ -147,9 +148,10 @@ REVERSE = {"treatment": "reverse_charge", "rate": "0", "amount": "0.00"}
 OUTSIDE = {"treatment": "outside_scope", "rate": "0", "amount": "0.00"}
 
 
-def summary(starting: str, added: str, usage: str, refunds: str, ending: str) -> dict[str, str]:
-    return {"starting_balance": starting, "added_funds": added, "usage": usage, "refunds": refunds,
-            "ending_balance": ending}
+def summary(starting: str, added: str, usage: str, refunds: str, ending: str, credits: str = "0.00") -> dict[str, str]:
+    """A month-closing summary as published; `credits` is always written since 1.1."""
+    return {"starting_balance": starting, "added_funds": added, "credits": credits, "usage": usage,
+            "refunds": refunds, "ending_balance": ending}
 
 
 # partner → (billing model, currency); client → partner.
@@ -213,7 +215,8 @@ class World:
 
     async def command(self, month: str, command_id: str | None = None) -> None:
         body = {"type": "month.close", "command_id": command_id or f"close-{month}", "month": month}
-        assert await service.request_close(self.uow, self.offsets, self.feed.commands(body)) == []
+        assert await credits.apply_commands(self.uow, self.offsets, self.feed.commands(body), utc(ADDED_AT),
+                                            HOLD_S) == []
 
     async def advance(self, now: str = CLOSE_MARCH_AT) -> None:
         await service.advance_closes(self.uow, self.offsets, INGEST, BALANCE, utc(now))

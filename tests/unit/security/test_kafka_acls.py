@@ -48,7 +48,7 @@ async def test_invoicing_may_describe_every_offset_its_month_close_barrier_reads
     """Run a close through the barrier with a recording Offsets: every topic whose end it lists and
     every (group, topic) whose commits it reads is granted (READ or WRITE imply DESCRIBE), following
     the configured group names."""
-    from services.invoicing import service
+    from services.invoicing import credits, service
     from tests.unit.invoicing.fakes import Feed, FakeOffsets, FakeUnitOfWork
 
     settings, uow, offsets = InvoicingSettings(), FakeUnitOfWork(), FakeOffsets()
@@ -58,7 +58,7 @@ async def test_invoicing_may_describe_every_offset_its_month_close_barrier_reads
         for group in groups:
             offsets.commit(group, topic, {0: 1})
     body = {"type": "month.close", "command_id": "close-2026-10", "month": "2026-10"}
-    await service.request_close(uow, offsets, Feed().commands(body))
+    await credits.apply_commands(uow, offsets, Feed().commands(body), datetime(2026, 11, 1, tzinfo=UTC), 0)
     await service.advance_closes(uow, offsets, *groups, datetime(2026, 11, 2, tzinfo=UTC))
     assert uow.store.closes_rows["2026-10"].state == "ledger", "the barrier was passed"
     grants = _grants("invoicing")
