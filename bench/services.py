@@ -54,8 +54,12 @@ class Run:
 
 
 def bench_stack() -> StackSettings:
-    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=29092, kafka_controller_port=29093,
-                         pg_port=55434)
+    """The bench's own stack; `BILLING_BENCH_*` move it (two checkouts benchmarking on one machine)."""
+    env = os.environ.get
+    return StackSettings(dir=env("BILLING_BENCH_STACK_DIR", PROJECT_ROOT / ".stack" / "bench"),
+                         kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
+                         kafka_controller_port=int(env("BILLING_BENCH_KAFKA_CONTROLLER_PORT", 29093)),
+                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)))
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:
