@@ -41,6 +41,11 @@ class KafkaPositions:
         _, reader = await self._clients()
         return await reader.end_offsets(partitions)
 
+    async def starts(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where each partition's log starts now (retention moves it on)."""
+        _, reader = await self._clients()
+        return await reader.beginning_offsets(partitions)
+
     async def committed_at(self, group_id: str, partitions: list[TopicPartition] | None = None
                            ) -> dict[TopicPartition, int]:
         """What `group_id` has committed (all its partitions, or those given); nothing when it has no

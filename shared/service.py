@@ -28,8 +28,11 @@ from .lag import LagMonitor
 from .logging import configure_logging, get_logger
 from .metrics import ServiceMetrics
 from .outbox import OutboxRelay
+from .positions import KafkaPositions
 from .published import Published
+from .rebalance import StoredPositionsListener, check_stored
 from .settings import ServiceSettings
+from .stored_positions import PositionStore
 from .topics import Topic
 
 
@@ -51,6 +54,9 @@ class Runtime:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.dead_letters: DeadLetterSink | None = None
         self.relay: OutboxRelay | None = None
+        self.positions = PositionStore(lambda: self.pool)
+        self.lost_positions: dict[str, str] = {}  # "topic/partition" → why it is not read
+        self._before_consuming: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -69,6 +75,29 @@ class Runtime:
         after it reports the app started, so a wrong password or an unreachable broker would
         otherwise leave a process that serves HTTP but never gets ready. Failing here exits."""
         await self.broker.connect()
+
+    def before_consuming(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` at start-up, once the database and the broker answer, before any record is consumed
+        (a failure stops the start: the process exits non-zero)."""
+        self._before_consuming.append(job)
+
+    async def prepare(self) -> None:
+        for job in self._before_consuming:
+            await job()
+
+    def position_problem(self, topic: str, partition: int, problem: str | None) -> None:
+        """A partition whose stored position cannot be used (`problem`), or can again (None)."""
+        key = f"{topic}/{partition}"
+        self.metrics.positions_lost.labels(self.name, topic, str(partition)).set(1 if problem else 0)
+        if problem:
+            self.lost_positions[key] = problem
+        else:
+            self.lost_positions.pop(key, None)
+
+    async def settle(self) -> None:
+        """Publish what committed transactions left in the outbox."""
+        if self.relay is not None:
+            await self.relay.drain()
 
     async def close_database(self) -> None:
         if self._pool is not None:
@@ -130,7 +159,8 @@ class Runtime:
             await close()
 
     async def ready(self) -> bool:
-        return self._pool is not None and await ping(self._pool) and await self.broker.ping(2.0)
+        return (not self.lost_positions and self._pool is not None and await ping(self._pool)
+                and await self.broker.ping(2.0))
 
 
 def build_app(runtime: Runtime, title: str, description: str,
@@ -151,7 +181,7 @@ def build_app(runtime: Runtime, title: str, description: str,
         runtime.broker,
         asgi_routes=[("/health/live", live), ("/health/ready", ready),
                      ("/metrics", make_asgi_app(runtime.metrics.registry))],
-        on_startup=[runtime.open_database, runtime.connect_broker],
+        on_startup=[runtime.open_database, runtime.connect_broker, runtime.prepare],
         after_startup=[runtime.start_background, *([on_started] if on_started else [])],
         # After the broker stopped: the last batch is committed, then jobs stop, then the pool closes.
         after_shutdown=[runtime.stop_background, runtime.close_database],
@@ -177,11 +207,23 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     group_id = getattr(settings, "group_id", f"billing-{runtime.name}")
     sink = runtime.dead_letters = DeadLetterSink(
         runtime.broker, [i.topic for i in inputs if i.owns_dead_letters], runtime.metrics)
+    topics = [i.topic.name for i in inputs]
     for spec in inputs:
-        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
-                          sink=sink, metrics=runtime.metrics)
+        listener = StoredPositionsListener(runtime.positions, group_id, runtime.settle,
+                                           lambda tp, why: runtime.position_problem(tp.topic, tp.partition, why))
+        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id, sink=sink,
+                          metrics=runtime.metrics, positions=runtime.positions, listener=listener)
+
+    async def refuse_lost_positions() -> None:
+        kafka = KafkaPositions(settings.kafka, f"billing-{runtime.name}-positions")
+        try:
+            await check_stored(runtime.positions, kafka, group_id, topics)
+        finally:
+            await kafka.close()
+
+    runtime.before_consuming(refuse_lost_positions)
     if settings.lag_interval_s > 0:
-        lag = LagMonitor(settings.kafka, group_id, [i.topic.name for i in inputs], runtime.metrics)
+        lag = LagMonitor(settings.kafka, group_id, topics, runtime.metrics)
         runtime.every("consumer lag", settings.lag_interval_s, lag.update)
         runtime.close_on_stop(lag.close)
     return build_app(runtime, title, description, on_started)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import stored_positions
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, encode)
 from shared.outbox import OutboxRecord, enqueue
@@ -150,7 +151,7 @@ class PostgresInvoiceStore:
 def unit_of_work(pool: Callable[[], asyncpg.Pool]):
     @asynccontextmanager
     async def transaction() -> AsyncIterator[PostgresInvoiceStore]:
-        async with pool().acquire() as conn, conn.transaction():
+        async with stored_positions.transaction(pool()) as conn:  # with the batch's positions, if any
             yield PostgresInvoiceStore(conn)
 
     return transaction

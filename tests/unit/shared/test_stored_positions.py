@@ -1,0 +1,145 @@
+"""A consumer starts where its database says it stopped, re-reads what Kafka has not committed, and refuses
+to start where the log no longer holds its position."""
+
+import json
+
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from shared.consumer import Input, subscribe_batches
+from shared.dead_letters import DeadLetterSink
+from shared.metrics import ServiceMetrics
+from shared.rebalance import Start, StoredPositionLost, check_stored, start_of
+from shared.settings import InvoicingSettings
+from shared.stored_positions import _BATCH, next_offsets
+from shared.topics import COMMANDS
+
+TP = TopicPartition("wa.message-status.v1", 3)
+CLOSE = json.dumps({"type": "month.close", "command_id": "c1", "month": "2026-10"}).encode()
+
+
+def test_nothing_stored_leaves_the_start_to_kafka_and_adopts_its_committed_offset():
+    """Before the first batch (or right after the upgrade) Kafka's committed offset is taken as the position."""
+    assert start_of(TP, None, 40, 0, 100) == Start(adopt=40)
+    assert start_of(TP, None, None, 0, 100) == Start()
+
+
+def test_a_committed_offset_the_log_no_longer_holds_is_not_adopted():
+    assert start_of(TP, None, 5, 10, 100) == Start()
+
+
+def test_the_stored_position_wins_over_a_committed_offset_ahead_of_it_and_kafka_is_rewound():
+    """A database restored from a backup replays from where it stood, and the barrier waits for it."""
+    assert start_of(TP, 30, 90, 0, 100) == Start(seek=30, commit=True)
+
+
+def test_a_committed_offset_behind_the_stored_position_is_read_from_so_the_tail_runs_again():
+    """A crash between the database commit and Kafka's: the tail is read again (idempotently)."""
+    assert start_of(TP, 60, 50, 0, 100) == Start(seek=50)
+
+
+def test_equal_positions_need_no_commit():
+    assert start_of(TP, 60, 60, 0, 100) == Start(seek=60)
+
+
+def test_a_stored_position_without_a_committed_offset_is_committed_to_kafka():
+    """Kafka expired the group's offsets: the stored position is the truth and Kafka is told."""
+    assert start_of(TP, 60, None, 0, 100) == Start(seek=60, commit=True)
+    assert start_of(TP, 60, 3, 10, 100) == Start(seek=60, commit=True)
+
+
+def test_a_stored_position_before_the_log_start_is_refused_naming_topic_partition_and_offsets():
+    """Retention deleted records this service never read: it refuses rather than skips them."""
+    problem = start_of(TP, 30, 90, 45, 100).problem
+    assert problem is not None
+    assert "wa.message-status.v1 partition 3" in problem and "30..44" in problem and "45" in problem
+
+
+def test_a_stored_position_after_the_log_end_is_refused():
+    """The topic was recreated (or lost records): reading from the stored position would skip the new ones."""
+    problem = start_of(TP, 130, None, 0, 100).problem
+    assert problem is not None and "130" in problem and "100" in problem
+
+
+def test_a_batch_position_is_the_offset_after_the_last_record_of_each_partition():
+    records = [ConsumerRecord("t", p, o, 0, 0, None, b"", None, 0, 0, ()) for p, o in ((0, 4), (1, 7), (0, 9))]
+    assert next_offsets(records) == {TopicPartition("t", 0): 10, TopicPartition("t", 1): 8}
+
+
+class FakePositions:
+    """A PositionStore in memory."""
+
+    def __init__(self, stored=None) -> None:
+        self.stored = dict(stored or {})
+        self.saved: list[dict] = []
+
+    async def load(self, group, topics):
+        return {tp: o for tp, o in self.stored.items() if tp.topic in set(topics)}
+
+    async def save(self, group, positions):
+        self.saved.append(dict(positions))
+
+
+class FakeKafka:
+    def __init__(self, starts, ends) -> None:
+        self._starts, self._ends = starts, ends
+
+    async def starts(self, parts):
+        return {tp: self._starts[tp] for tp in parts}
+
+    async def ends(self, parts):
+        return {tp: self._ends[tp] for tp in parts}
+
+
+async def test_a_service_does_not_start_while_a_stored_position_lies_outside_its_log():
+    """The start-up check names every partition it cannot resume."""
+    store = FakePositions({TP: 30, TopicPartition("wa.message-status.v1", 4): 12})
+    kafka = FakeKafka({TP: 45, TopicPartition("wa.message-status.v1", 4): 0},
+                      {TP: 100, TopicPartition("wa.message-status.v1", 4): 20})
+    with pytest.raises(StoredPositionLost, match="wa.message-status.v1 partition 3"):
+        await check_stored(store, kafka, "g", ["wa.message-status.v1"])  # type: ignore[arg-type]
+
+
+async def test_a_service_whose_positions_are_in_the_log_starts():
+    store = FakePositions({TP: 50})
+    await check_stored(store, FakeKafka({TP: 45}, {TP: 100}), "g", ["wa.message-status.v1"])  # type: ignore[arg-type]
+
+
+def wire(process, positions):
+    broker = KafkaBroker()
+    metrics = ServiceMetrics("test")
+    sink = DeadLetterSink(broker, [COMMANDS], metrics)
+    subscribe_batches(broker, Input(COMMANDS, "commands", process), settings=InvoicingSettings(), group_id="g",
+                      sink=sink, metrics=metrics, positions=positions)  # type: ignore[arg-type]
+    return broker
+
+
+async def test_a_batch_that_wrote_nothing_stores_its_positions_on_its_own():
+    """Every record refused: no transaction carried the positions, so the frame stores them."""
+    positions = FakePositions()
+
+    async def process(accepted):
+        return ()
+
+    async with TestKafkaBroker(wire(process, positions)) as br:
+        await br.publish_batch(b"{oops", topic=COMMANDS.name)
+    [saved] = positions.saved
+    assert list(saved) == [TopicPartition(COMMANDS.name, 0)]
+
+
+async def test_a_batch_whose_transaction_stored_its_positions_does_not_store_them_again():
+    """The unit of work wrote them with the effects: no second transaction."""
+    positions = FakePositions()
+    seen = []
+
+    async def process(accepted):
+        current = _BATCH.get()
+        seen.append(current.group)
+        current.stored = True  # what shared.stored_positions.transaction does once it committed
+        return ()
+
+    async with TestKafkaBroker(wire(process, positions)) as br:
+        await br.publish_batch(CLOSE, topic=COMMANDS.name)
+    assert seen == ["g"] and positions.saved == []
+    assert _BATCH.get() is None, "the batch's positions do not outlive it"
