@@ -16,6 +16,7 @@ during a rebalance cannot move it back. A restore moves them back, with the
 effects they cover.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -102,3 +103,26 @@ class PositionStore:
     async def save(self, group: str, positions: Mapping[TopicPartition, int]) -> None:
         """In a transaction of its own (a batch that wrote nothing else, a hint adopted)."""
         await save(self._pool(), group, positions)
+
+
+async def wait_until_read(store: PositionStore, group: str, barrier: Mapping[str, Mapping[int, int]] | None,
+                          timeout_s: float = 120.0, poll_s: float = 0.5) -> None:
+    """Return once `group`'s stored positions reach `barrier` (topic → partition → offset): everything
+    before it has its effects committed. A database restored from a backup replays its topics side by side,
+    so a command that was published after them can be read again before them; it waits here. After
+    `timeout_s` it raises, and the batch is read again."""
+    wanted = {TopicPartition(topic, p): o for topic, parts in (barrier or {}).items() for p, o in parts.items() if o}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        stored = await store.load(group, {tp.topic for tp in wanted}) if wanted else {}
+        behind = {tp: o for tp, o in wanted.items() if stored.get(tp, 0) < o}
+        if not behind:
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"{group} has not read up to {_named(behind)} after {timeout_s:.0f}s")
+        await asyncio.sleep(poll_s)
+
+
+def _named(positions: Mapping[TopicPartition, int]) -> str:
+    return ", ".join(f"{tp.topic}/{tp.partition}@{o}" for tp, o in sorted(positions.items())[:5])

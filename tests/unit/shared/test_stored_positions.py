@@ -1,6 +1,7 @@
 """A consumer starts where its database says it stopped, re-reads what Kafka has not committed, and refuses
 to start where the log no longer holds its position."""
 
+import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from shared.dead_letters import DeadLetterSink
 from shared.metrics import ServiceMetrics
 from shared.rebalance import Start, StoredPositionLost, check_stored, start_of
 from shared.settings import InvoicingSettings
-from shared.stored_positions import _BATCH, next_offsets
+from shared.stored_positions import _BATCH, next_offsets, wait_until_read
 from shared.topics import COMMANDS
 
 TP = TopicPartition("wa.message-status.v1", 3)
@@ -143,3 +144,27 @@ async def test_a_batch_whose_transaction_stored_its_positions_does_not_store_the
         await br.publish_batch(CLOSE, topic=COMMANDS.name)
     assert seen == ["g"] and positions.saved == []
     assert _BATCH.get() is None, "the batch's positions do not outlive it"
+
+
+async def test_waiting_for_a_barrier_returns_once_the_stored_positions_reach_it():
+    """A ledger close read again after a restore waits for the replay of the usage it closes."""
+    positions = FakePositions({TP: 10})
+
+    async def replay():
+        await asyncio.sleep(0.05)
+        positions.stored[TP] = 25
+
+    replaying = asyncio.create_task(replay())
+    await wait_until_read(positions, "g", {TP.topic: {3: 25, 4: 0}}, timeout_s=5, poll_s=0.01)  # type: ignore[arg-type]
+    await replaying
+
+
+async def test_waiting_for_a_barrier_gives_up_naming_what_is_behind():
+    """The batch is then read again (and the failing batches are alerted on), not closed early."""
+    with pytest.raises(TimeoutError, match="wa.message-status.v1/3@25"):
+        await wait_until_read(FakePositions({TP: 10}), "g", {TP.topic: {3: 25}},  # type: ignore[arg-type]
+                              timeout_s=0.05, poll_s=0.01)
+
+
+async def test_a_command_without_a_barrier_waits_for_nothing():
+    await wait_until_read(FakePositions(), "g", None, timeout_s=0)  # type: ignore[arg-type]
