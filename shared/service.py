@@ -124,9 +124,11 @@ class Runtime:
 
         self.run_in_background(name, loop)
 
-    def outbox(self, topics: Sequence[tuple[Topic, type, str]]) -> OutboxRelay:
+    def outbox(self, topics: Sequence[tuple[Topic, type, str]], track: Sequence[Topic] = ()) -> OutboxRelay:
         """Declare a publisher per topic the outbox feeds (so the AsyncAPI document shows them) and
-        relay the outbox to them in the background; returns the relay for handlers to drain."""
+        relay the outbox to them in the background; returns the relay for handlers to drain. On the
+        topics of `track` the relay records how far its publications reach (the schema needs the
+        `published_positions` table)."""
         publishers = {t.name: self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema,
                                                     description=description)
                       for t, schema, description in topics}
@@ -135,7 +137,8 @@ class Runtime:
             return await publishers[topic].publish(value, key=key, no_confirm=True)
 
         published = Published(self.metrics, self.log, self.settings.log_usage)
-        relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe)
+        relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe,
+                                         track=[t.name for t in track])
         self.run_in_background("outbox relay", relay.run)
 
         async def backlog() -> None:

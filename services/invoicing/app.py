@@ -14,7 +14,7 @@ from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
 from shared.topics import INVOICES, LEDGER_CLOSE
 
-from . import handlers, service
+from . import handlers, recovery, service
 from .adapters.postgres import unit_of_work
 
 NAME = "invoicing"
@@ -29,8 +29,17 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
     relay = runtime.outbox([
         (INVOICES, Invoice, "Every invoice (CONTRACT.md §3.7), keyed by recipient, for accounting."),
         (LEDGER_CLOSE, LedgerClose, "Asks the ledger to close a month, once the close's barrier is passed."),
-    ])
+    ], track=[INVOICES])
     app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain), "Invoicing", __doc__ or "")
+
+    async def learn_what_was_published() -> None:
+        published = KafkaPositions(settings.kafka, "billing-invoicing-recovery")
+        try:
+            await recovery.recover(uow, published, [INVOICES.name])  # type: ignore[arg-type]
+        finally:
+            await published.close()
+
+    runtime.before_consuming(learn_what_was_published)
 
     async def closer() -> None:
         now = datetime.now(UTC)

@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import asyncpg
+from aiokafka import TopicPartition
 
-from shared import stored_positions
+from shared import published_positions, stored_positions
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, encode)
 from shared.outbox import OutboxRecord, enqueue
@@ -146,6 +147,39 @@ class PostgresInvoiceStore:
     async def closings(self, month: str) -> dict[str, BalanceClosing]:
         rows = await self.conn.fetch("SELECT owner_id, closing::text FROM ledger_closings WHERE month = $1", month)
         return {r["owner_id"]: BalanceClosing.model_validate_json(r["closing"]) for r in rows}
+
+
+    # -- recovery after a restore (services/invoicing/recovery.py) ----------------------------
+
+    async def hold_recovery_lock(self) -> None:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('invoicing.recovery'))")
+
+    async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        return await published_positions.recorded(self.conn, topics)
+
+    async def advance_reach(self, positions: dict[TopicPartition, int], only_new: bool = False) -> None:
+        await published_positions.advance(self.conn, positions, only_new)
+
+    async def invoice_number(self, invoice_id: str) -> str | None:
+        return await self.conn.fetchval("SELECT number FROM invoices WHERE invoice_id = $1", invoice_id)
+
+    async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
+        await self.conn.execute(
+            "INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+            invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
+            invoice.period, invoice.issued_at, value.decode())
+        if billed:
+            await self.conn.execute(
+                "INSERT INTO billed SELECT *, $4::uuid FROM unnest($1::text[], $2::text[], $3::text[]) "
+                "ON CONFLICT DO NOTHING",
+                [i for i, _, _ in billed], [s for _, s, _ in billed], [m for _, _, m in billed], invoice.invoice_id)
+
+    async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
+        if prefix != "INV":
+            raise ValueError(f"no number sequence for the prefix {prefix}")
+        await self.conn.execute(
+            "INSERT INTO invoice_numbers VALUES ($1, $2) ON CONFLICT (year) "
+            "DO UPDATE SET last = greatest(invoice_numbers.last, excluded.last)", year, n)
 
 
 def unit_of_work(pool: Callable[[], asyncpg.Pool]):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from aiokafka import TopicPartition
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, decode, encode)
@@ -49,7 +50,7 @@ class CloseRow:
 _CLOSE_STATES = ("barrier", "debits", "ledger", "done")
 _BILLED_ITEMS = ("license", "plan")
 _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "invoices", "closes_rows",
-          "ledger_closings", "outbox")
+          "ledger_closings", "outbox", "reach", "published_values")
 
 
 class FakeInvoiceStore(FakeStore):
@@ -68,7 +69,8 @@ class FakeInvoiceStore(FakeStore):
         self.closes_rows: dict[str, CloseRow] = {}  # month → close
         self.ledger_closings: dict[tuple[str, str], str] = {}  # (month, owner) → the closing as JSON
         self.outbox: list[OutboxRecord] = []
-
+        self.reach: dict[TopicPartition, int] = {}  # published_positions
+        self.published_values: dict[str, bytes] = {}  # invoice id → the value recorded by record_published
 
     # -- directory ---------------------------------------------------------------------------
 
@@ -216,6 +218,42 @@ class FakeInvoiceStore(FakeStore):
         self._call("closings")
         return {owner: BalanceClosing.model_validate_json(text)
                 for (m, owner), text in self.ledger_closings.items() if m == month}
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def hold_recovery_lock(self) -> None:
+        self._call("hold_recovery_lock")
+
+    async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        self._call("published_reach")
+        return {tp: o for tp, o in self.reach.items() if tp.topic in topics}
+
+    async def advance_reach(self, positions: dict[TopicPartition, int], only_new: bool = False) -> None:
+        self._call("advance_reach")
+        for tp, o in positions.items():  # ON CONFLICT DO NOTHING, or DO UPDATE greatest(...)
+            self.reach[tp] = self.reach.get(tp, o) if only_new else max(self.reach.get(tp, o), o)
+
+    async def invoice_number(self, invoice_id: str) -> str | None:
+        self._call("invoice_number")
+        known = self.invoices.get(invoice_id)
+        return known.number if known else None
+
+    async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
+        self._call("record_published")
+        if invoice.invoice_id in self.invoices:
+            raise StoreFailure(f"invoices primary key violated: {invoice.invoice_id}")
+        if invoice.number in {i.number for i in self.invoices.values()}:
+            raise StoreFailure(f"invoices.number unique violated: {invoice.number}")
+        self.invoices[invoice.invoice_id] = invoice
+        self.published_values[invoice.invoice_id] = value
+        for item in billed:  # ON CONFLICT DO NOTHING
+            self.billed_rows.setdefault(tuple(item), invoice.invoice_id)
+
+    async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
+        self._call("raise_sequence")
+        if prefix != "INV":
+            raise ValueError(f"no number sequence for the prefix {prefix}")
+        self.invoice_numbers[year] = max(self.invoice_numbers.get(year, 0), n)
 
     # -- reading helpers for tests -----------------------------------------------------------
 
