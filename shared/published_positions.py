@@ -35,8 +35,9 @@ async def advance(conn: asyncpg.Connection, positions: Mapping[TopicPartition, i
     ordered = sorted(positions.items())
     update = "NOTHING" if only_new else "UPDATE SET next_offset = greatest(p.next_offset, excluded.next_offset)"
     await conn.execute(
-        "INSERT INTO published_positions AS p (topic, partition, next_offset) "
-        f"SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) ON CONFLICT (topic, partition) DO {update}",
+        "INSERT INTO published_positions AS p (topic, partition, next_offset, since_offset) "
+        "SELECT t, p, o, o FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, o) "
+        f"ON CONFLICT (topic, partition) DO {update}",
         [tp.topic for tp, _ in ordered], [tp.partition for tp, _ in ordered], [o for _, o in ordered])
 
 

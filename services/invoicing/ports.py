@@ -92,7 +92,7 @@ class Offsets(Protocol):
 class PublishedLog(Protocol):
     """The topics this service publishes its numbered documents on, read back (after a restore)."""
 
-    async def ends(self, topic: str) -> dict[int, int]:
+    async def end_offsets(self, topic: str) -> dict[int, int]:
         """Partition → where `topic` ends now."""
 
     async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> list[bytes]:

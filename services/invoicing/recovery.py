@@ -69,7 +69,7 @@ async def recover(uow: RecoveryUnitOfWork, published: PublishedLog, topics: Sequ
     async with uow() as store:
         await store.hold_recovery_lock()
         reach = await store.published_reach(topics)
-        ends = {TopicPartition(t, p): o for t in topics for p, o in (await published.ends(t)).items()}
+        ends = {TopicPartition(t, p): o for t in topics for p, o in (await published.end_offsets(t)).items()}
         first = {tp: o for tp, o in ends.items() if tp not in reach}
         if first:  # nothing recorded: what the topics hold so far is not this database's
             await store.advance_reach(first, only_new=True)

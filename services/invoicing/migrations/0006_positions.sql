@@ -17,8 +17,9 @@ CREATE TABLE consumed_positions (
 -- missing from the database lies at or after these offsets
 -- (services/invoicing/recovery.py reads them back before issuing anything).
 CREATE TABLE published_positions (
-    topic       text   NOT NULL,
-    partition   int    NOT NULL,
-    next_offset bigint NOT NULL,
+    topic        text   NOT NULL,
+    partition    int    NOT NULL,
+    next_offset  bigint NOT NULL,
+    since_offset bigint NOT NULL,  -- where this database's publications start (the reconciliation reads from here)
     PRIMARY KEY (topic, partition)
 );

@@ -27,7 +27,7 @@ class FakePublishedLog:
     def __init__(self, values: list[bytes] | None = None) -> None:
         self.values = list(values or [])
 
-    async def ends(self, topic: str) -> dict[int, int]:
+    async def end_offsets(self, topic: str) -> dict[int, int]:
         return {0: len(self.values)}
 
     async def read(self, start, end) -> list[bytes]:
