@@ -59,7 +59,7 @@ def bench_stack() -> StackSettings:
     return StackSettings(dir=env("BILLING_BENCH_STACK_DIR", PROJECT_ROOT / ".stack" / "bench"),
                          kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
                          kafka_controller_port=int(env("BILLING_BENCH_KAFKA_CONTROLLER_PORT", 29093)),
-                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)))
+                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)), pg_archive=False)
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:

@@ -28,6 +28,10 @@ class StackSettings(BaseSettings):
     pg_user: str = Field("billing", description="The role the services log in as.")
     pg_password: SecretStr = Field(SecretStr("billing-local"), description="That role's password.")
     pg_bin: Path | None = Field(None, description="Folder of PostgreSQL's server binaries; found if unset.")
+    pg_archive: bool = Field(True, description="Archive every WAL segment into the stack's backups folder "
+                             "(point-in-time recovery with `billing-stack restore --to`).")
+    pg_archive_timeout_s: int = Field(60, description="A WAL segment with writes in it is archived after at "
+                                      "most this long (the recovery point objective of a lost server).")
     start_timeout_s: float = Field(90.0, description="How long start waits for each part to answer.")
 
     @field_validator("dir")

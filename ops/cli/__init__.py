@@ -9,6 +9,7 @@ takes `--json` for scripts.
 import typer
 
 from deploy.stack.cli import app as stack_app
+from ops.positions import app as positions_app
 from ops.reconcile import main as reconcile_main
 
 from . import deadletters, directory, invoices, money, ratecards
@@ -42,6 +43,8 @@ EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/o
 * `billing deadletters replay billing.payments.v1 --offset 12` (republishes the original record; twice is harmless)
 
 * `billing reconcile`
+
+* `billing positions show` · `billing positions rewind` (after a restore, services stopped)
 """
 
 app = typer.Typer(
@@ -59,6 +62,7 @@ app.add_typer(ratecards.app, name="ratecards")
 app.add_typer(money.app, name="money")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(deadletters.app, name="deadletters")
+app.add_typer(positions_app, name="positions")
 app.command("reconcile", help="Check the invariants of money on the live system; exit 1 naming what is "
             "wrong.")(reconcile_main)
 

@@ -51,6 +51,7 @@ def fault_stack_settings() -> StackSettings:
         kafka_port=int(env("BILLING_FAULT_KAFKA_PORT", 19292)),
         kafka_controller_port=int(env("BILLING_FAULT_KAFKA_CONTROLLER_PORT", 19293)),
         pg_port=int(env("BILLING_FAULT_PG_PORT", 55440)),
+        pg_archive=False,  # the restore cases have a server of their own (restore.py)
     )
 
 
