@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -13,13 +13,20 @@ from shared.settings import DatabaseSettings
 
 from . import backup as backups_
 from . import kafka, postgres, security, services
-from .process import StackError, port_is_open
+from .process import StackError, port_is_open, read_pid
 from .settings import StackSettings
 from .topics import ensure_topics
 
 app = typer.Typer(help="The local stack: Kafka (KRaft), PostgreSQL and the three billing services.",
                   no_args_is_help=True)
 console = Console(stderr=True)
+
+
+def stack_settings(brokers: int | None = None) -> StackSettings:
+    """The stack's settings; the Kafka node count as asked, else as its storage was formatted."""
+    s = StackSettings()
+    count = brokers or kafka.formatted_brokers(s)
+    return s.model_copy(update={"kafka_brokers": count}) if count and count != s.kafka_brokers else s
 
 
 def start_infrastructure(s: StackSettings) -> None:
@@ -29,7 +36,9 @@ def start_infrastructure(s: StackSettings) -> None:
     with console.status("Starting PostgreSQL…"):
         postgres.start(s)
     with console.status("Creating topics…"):
-        created = asyncio.run(ensure_topics(security.client_settings(s), acls=security.enabled(s)))
+        created = asyncio.run(ensure_topics(security.client_settings(s), acls=security.enabled(s),
+                                            replication=min(s.kafka_brokers, 3),
+                                            window=timedelta(days=s.restore_window_days)))
     console.print(f"[green]✓[/] Kafka on {s.kafka_bootstrap}, PostgreSQL on 127.0.0.1:{s.pg_port}"
                   + (f", {len(created)} topics created" if created else ""))
 
@@ -48,9 +57,12 @@ def stop_all(s: StackSettings) -> None:
 def start(
     with_services: Annotated[bool, typer.Option("--services/--no-services",
                                                 help="Also start the three services.")] = True,
+    brokers: Annotated[int | None, typer.Option(
+        "--brokers", min=1, max=5, help="Kafka nodes (KRaft, each broker and controller): 3 replicate every topic "
+        "3 times with 2 in sync. Default: BILLING_STACK_KAFKA_BROKERS, else 1.")] = None,
 ) -> None:
     """Start everything (idempotent): Kafka, PostgreSQL, topics, then the services."""
-    s = StackSettings()
+    s = stack_settings(brokers)
     try:
         start_infrastructure(s)
         if with_services:
@@ -66,15 +78,18 @@ def start(
 @app.command()
 def stop() -> None:
     """Stop the services, Kafka and PostgreSQL; leaves no process behind. Data is kept."""
-    stop_all(StackSettings())
+    stop_all(stack_settings())
 
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show what runs and whether each service is ready; exits 1 if anything is down."""
-    s = StackSettings()
+    s = stack_settings()
     rows = [
-        ("kafka", kafka.is_running(s) and port_is_open(s.kafka_port), s.kafka_bootstrap),
+        (f"kafka {node.n}" if s.kafka_brokers > 1 else "kafka",
+         read_pid(node.pid_file) is not None and port_is_open(node.port), f"127.0.0.1:{node.port}")
+        for node in kafka.nodes(s)
+    ] + [
         ("postgres", postgres.is_running(s) and port_is_open(s.pg_port),
          f"127.0.0.1:{s.pg_port} (data in {postgres.data_dir(s)})"),
     ]
@@ -102,7 +117,7 @@ def backup(keep: Annotated[int | None, typer.Option(help="Then keep only the new
                                                     "archived WAL they need).")] = None) -> None:
     """Take a base backup of the running PostgreSQL into the stack's backups folder (WAL is archived
     continuously; docs/operations.md, "Backups")."""
-    s = StackSettings()
+    s = stack_settings()
     try:
         with console.status("Taking a base backup…"):
             taken = backups_.backup(s, keep)
@@ -116,7 +131,7 @@ def backup(keep: Annotated[int | None, typer.Option(help="Then keep only the new
 @app.command("backups")
 def list_backups() -> None:
     """The base backups and the WAL archive: what a restore can reach."""
-    s = StackSettings()
+    s = stack_settings()
     table = Table("base backup", "finished at (UTC)", "MiB", "first WAL needed")
     for b in backups_.backups(s):
         table.add_row(b.name, f"{b.finished_at:%Y-%m-%d %H:%M:%S}", f"{b.size_bytes / 2**20:.1f}", b.start_wal)
@@ -140,7 +155,7 @@ def restore(
 ) -> None:
     """Replace the database with a base backup and recover it, then set Kafka's consumer groups back to the
     positions it stored. The services are stopped and left stopped: start them with `billing-stack start`."""
-    s = StackSettings()
+    s = stack_settings()
     try:
         target = datetime.fromisoformat(to.replace("Z", "+00:00")) if to else None
     except ValueError as exc:
