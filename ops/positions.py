@@ -52,7 +52,8 @@ async def stored(db: DatabaseSettings) -> dict[tuple[str, str], dict[TopicPartit
         await conn.close()
 
 
-async def compare(db: DatabaseSettings, kafka: KafkaSettings, rewind: bool = False) -> list[Position]:
+async def compare(db: DatabaseSettings, kafka: KafkaSettings, rewind: bool = False,
+                  wait_s: float = 45.0) -> list[Position]:
     """Every stored position with the group's committed offset; with `rewind`, commit the stored position
     wherever Kafka's is ahead (the returned positions are those before)."""
     found: list[Position] = []
@@ -66,14 +67,26 @@ async def compare(db: DatabaseSettings, kafka: KafkaSettings, rewind: bool = Fal
             back = {tp: positions[tp] for tp in parts if committed[tp] is not None and committed[tp] > positions[tp]}
             if rewind and back:
                 consumer.assign(list(back))
-                try:
-                    await consumer.commit(back)
-                except KafkaError as exc:
-                    raise RuntimeError(f"Kafka refused to move group {group}'s offsets ({exc!r}): stop the "
-                                       "services first (billing-stack stop, or scale them to 0).") from exc
+                await _commit_when_empty(consumer, group, back, wait_s)
         finally:
             await consumer.stop()
     return found
+
+
+async def _commit_when_empty(consumer: AIOKafkaConsumer, group: str, offsets: dict[TopicPartition, int],
+                             wait_s: float) -> None:
+    """Kafka takes a commit from outside a group only while the group has no member: a crashed instance
+    stays one until its session times out, so this waits up to `wait_s` before giving up."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            await consumer.commit(offsets)
+            return
+        except KafkaError as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"Kafka refused to move group {group}'s offsets ({exc!r}): stop the "
+                                   "services first (billing-stack stop, or scale them to 0).") from exc
+            await asyncio.sleep(1.0)
 
 
 def _print(rows: list[Position], as_json: bool, rewound: bool) -> None:

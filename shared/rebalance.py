@@ -4,8 +4,10 @@ On every assignment each partition is placed by `start_of`, from four numbers:
 the position the service's database stored, the group's committed offset on
 Kafka, and where the partition's log starts and ends now.
 
-- Nothing stored: Kafka decides (its committed offset, else the earliest
-  record), and a committed offset is adopted as the stored position.
+- Nothing stored (a partition added since the start-up, which stored one for
+  every partition then: `check_stored`): Kafka decides (its committed offset,
+  else the earliest record), and a committed offset is adopted as the stored
+  position.
 - Stored, and Kafka's committed offset behind it: read from Kafka's offset.
   A crash came after the database committed and before Kafka did: the tail
   is read again (idempotently), so its follow-ups (outbox relayed, dead
@@ -69,13 +71,21 @@ class StoredPositionLost(RuntimeError):
 
 
 async def check_stored(store: PositionStore, kafka: KafkaPositions, group: str, topics: list[str]) -> None:
-    """At start-up: refuse to start while any stored position of `group` lies outside its partition's log."""
+    """At start-up, before consuming: refuse to start while any stored position of `group` lies outside its
+    partition's log. A database that keeps no position of `group` yet (the first start of this version, or
+    a new group) first stores one for every partition: Kafka's committed offset, else the log's start (where
+    a new group begins). From then on every partition has one, so a database restored from a later backup
+    never lets Kafka's committed offsets (ahead of it) decide where to read."""
+    parts = [tp for topic in topics for tp in await kafka.partitions(topic)]
     stored = await store.load(group, topics)
-    if not stored:
-        return
-    parts = sorted(stored)
     starts, ends = await kafka.starts(parts), await kafka.ends(parts)
-    problems = [p for tp in parts if (p := start_of(tp, stored[tp], None, starts[tp], ends[tp]).problem)]
+    if not stored:
+        committed = await kafka.committed_at(group, parts)
+        stored = {tp: c if (c := committed.get(tp)) is not None and starts[tp] <= c <= ends[tp] else starts[tp]
+                  for tp in parts}
+        await store.save(group, stored)
+    problems = [p for tp in sorted(stored) if tp in starts
+                and (p := start_of(tp, stored[tp], None, starts[tp], ends[tp]).problem)]
     if problems:
         raise StoredPositionLost(f"consumer group {group} cannot resume without skipping records:\n  "
                                  + "\n  ".join(problems))

@@ -26,6 +26,10 @@ from typing import Iterator
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 
+from .logging import get_logger
+
+log = get_logger(__name__)
+
 Positions = dict[TopicPartition, int]
 
 
@@ -114,13 +118,20 @@ async def wait_until_read(store: PositionStore, group: str, barrier: Mapping[str
     wanted = {TopicPartition(topic, p): o for topic, parts in (barrier or {}).items() for p, o in parts.items() if o}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
+    waited = False
     while True:
         stored = await store.load(group, {tp.topic for tp in wanted}) if wanted else {}
         behind = {tp: o for tp, o in wanted.items() if stored.get(tp, 0) < o}
         if not behind:
+            if waited:
+                log.info("read up to the barrier", group=group)
             return
         if loop.time() > deadline:
             raise TimeoutError(f"{group} has not read up to {_named(behind)} after {timeout_s:.0f}s")
+        if not waited:
+            log.warning("waiting to read up to a barrier (replaying after a restore?)", group=group,
+                        behind=_named(behind))
+            waited = True
         await asyncio.sleep(poll_s)
 
 

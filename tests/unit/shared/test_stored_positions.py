@@ -83,8 +83,14 @@ class FakePositions:
 
 
 class FakeKafka:
-    def __init__(self, starts, ends) -> None:
-        self._starts, self._ends = starts, ends
+    def __init__(self, starts, ends, committed=None) -> None:
+        self._starts, self._ends, self._committed = starts, ends, committed or {}
+
+    async def partitions(self, topic):
+        return sorted(tp for tp in self._ends if tp.topic == topic)
+
+    async def committed_at(self, group, parts):
+        return {tp: o for tp, o in self._committed.items() if tp in parts}
 
     async def starts(self, parts):
         return {tp: self._starts[tp] for tp in parts}
@@ -105,6 +111,17 @@ async def test_a_service_does_not_start_while_a_stored_position_lies_outside_its
 async def test_a_service_whose_positions_are_in_the_log_starts():
     store = FakePositions({TP: 50})
     await check_stored(store, FakeKafka({TP: 45}, {TP: 100}), "g", ["wa.message-status.v1"])  # type: ignore[arg-type]
+    assert store.saved == []
+
+
+async def test_the_first_start_stores_a_position_for_every_partition_from_kafka_or_the_log_start():
+    """From the first start on, every partition has a stored position: a database restored from a backup
+    taken before a partition's first batch still replays it, instead of trusting Kafka's offset."""
+    other = TopicPartition("wa.message-status.v1", 4)
+    store = FakePositions()
+    await check_stored(store, FakeKafka({TP: 5, other: 0}, {TP: 100, other: 20}, {TP: 60}),  # type: ignore[arg-type]
+                       "g", ["wa.message-status.v1"])
+    assert store.saved == [{TP: 60, other: 0}]
 
 
 def wire(process, positions):
