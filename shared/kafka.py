@@ -47,9 +47,14 @@ def security_from(settings: KafkaSettings) -> BaseSecurity | None:
     )
 
 
+def bootstrap_list(settings: KafkaSettings) -> list[str]:
+    """The brokers to bootstrap from: FastStream takes a string as one address, so a cluster is a list."""
+    return [host.strip() for host in settings.bootstrap_servers.split(",") if host.strip()]
+
+
 def client_options(settings: KafkaSettings) -> dict[str, object]:
     """Connection options for a plain aiokafka client (admin, a reader outside FastStream)."""
-    return {"bootstrap_servers": settings.bootstrap_servers, **parse_security(security_from(settings))}
+    return {"bootstrap_servers": bootstrap_list(settings), **parse_security(security_from(settings))}
 
 
 def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
@@ -62,7 +67,7 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
 
 def make_broker(settings: KafkaSettings, client_id: str, registry: CollectorRegistry) -> KafkaBroker:
     return KafkaBroker(
-        settings.bootstrap_servers,
+        bootstrap_list(settings),
         client_id=client_id,
         security=security_from(settings),
         **PRODUCER_OPTIONS,  # type: ignore[arg-type]
