@@ -10,7 +10,8 @@ from aiokafka.partitioner import murmur2
 
 from shared.topics import MESSAGE_STATUS, USAGE_PRICED
 
-from .month import CHARGED_MESSAGES, FaultMonth, debits_so_far, flow, month_under_way, request_close, until
+from .month import (FaultMonth, debits_so_far, flow, month_under_way, more_debited_than, request_close,
+                    some_debited, until)
 from .outcome import assert_exact_outcome
 
 SMALL_BATCHES = {"BATCH_MAX_RECORDS": "40"}
@@ -43,12 +44,12 @@ async def test_the_node_leading_the_months_partitions_killed_mid_month_and_broug
     stack = on_cluster
     fm, services = await month_under_way(stack, unique, tmp_path, **SMALL_BATCHES)
     traffic = asyncio.create_task(flow(stack, fm, chunks=16, pause_s=0.3))
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     leader = await busiest_leader(stack.bootstrap, fm)
     await asyncio.to_thread(cluster.kill, leader)
     before = await debits_so_far(stack, fm)
     await traffic
-    await until(_more_debited_than(stack, fm, before), "balance debits on two nodes")
+    await until(more_debited_than(stack, fm, before), "balance debits on two nodes")
     back = asyncio.create_task(asyncio.to_thread(cluster.start, leader))  # rejoins while the month closes
     await request_close(stack, fm)
 
@@ -65,7 +66,7 @@ async def test_a_node_stopped_for_good_mid_month_leaves_the_month_to_finish_on_t
     stack = on_cluster
     fm, services = await month_under_way(stack, unique, tmp_path, **SMALL_BATCHES)
     traffic = asyncio.create_task(flow(stack, fm, chunks=16, pause_s=0.3))
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     await asyncio.to_thread(cluster.stop, await busiest_leader(stack.bootstrap, fm))
     await traffic
     await request_close(stack, fm)
@@ -74,13 +75,3 @@ async def test_a_node_stopped_for_good_mid_month_leaves_the_month_to_finish_on_t
     assert all(s.alive for s in services), "no service gave up on two nodes"
     assert [s.terminate() for s in services] == [0, 0, 0]
 
-
-async def _some_debited(stack, fm) -> bool:
-    return 0 < await debits_so_far(stack, fm) < CHARGED_MESSAGES
-
-
-def _more_debited_than(stack, fm, before: int):
-    async def check() -> bool:
-        now = await debits_so_far(stack, fm)
-        return now > before or now == CHARGED_MESSAGES
-    return check

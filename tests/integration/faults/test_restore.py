@@ -13,7 +13,7 @@ from shared.topics import COMMANDS
 from ..kafka_io import publish
 from ..pipeline import connect, start_services
 from .disaster import assert_same_as_without_the_disaster, balance_events, destroy, published_numbers, restore
-from .month import CHARGED_MESSAGES, debits_so_far, flow, month_under_way, request_close, until
+from .month import CHARGED_MESSAGES, debits_so_far, flow, month_under_way, request_close, some_debited, until
 from .outcome import INVOICES_EXPECTED, assert_exact_outcome
 
 SMALL_BATCHES = {"BATCH_MAX_RECORDS": "40"}  # many batches, so that the backup lands between two
@@ -30,7 +30,7 @@ async def test_a_database_restored_from_a_base_backup_without_the_wal_after_it_r
     fm, services = await month_under_way(stack, unique, tmp_path, **SMALL_BATCHES)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=4, pause_s=0.1, statuses=fm.statuses[:half], payments=[])
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     await asyncio.to_thread(backup.backup, s)
     await flow(stack, fm, chunks=4, pause_s=0.1, statuses=fm.statuses[half:])
     await request_close(stack, fm)
@@ -62,7 +62,7 @@ async def test_a_database_restored_to_a_moment_in_the_middle_of_a_month_close_fi
                 timeout_s=120)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=2, pause_s=0, statuses=fm.statuses[:half])
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     assert balance.terminate() == 0
     await flow(stack, fm, chunks=2, pause_s=0, statuses=fm.statuses[half:], payments=[])
     await request_close(stack, fm)
@@ -82,10 +82,6 @@ async def test_a_database_restored_to_a_moment_in_the_middle_of_a_month_close_fi
     await assert_exact_outcome(stack, fm)
     await assert_same_as_without_the_disaster(stack, fm, events, numbers)
     assert [s.terminate() for s in services] == [0, 0, 0]
-
-
-async def _some_debited(stack, fm) -> bool:
-    return 0 < await debits_so_far(stack, fm) < CHARGED_MESSAGES
 
 
 async def _close_state(stack, fm) -> str | None:
