@@ -11,7 +11,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from shared.consumer import Input, subscribe_batches
 from shared.dead_letters import DeadLetterSink
 from shared.metrics import ServiceMetrics
-from shared.rebalance import Start, StoredPositionLost, check_stored, start_of
+from shared.rebalance import Start, StoredPositionLost, StoredPositionsListener, check_stored, start_of
 from shared.settings import InvoicingSettings
 from shared.stored_positions import _BATCH, next_offsets, wait_until_read
 from shared.topics import COMMANDS
@@ -185,3 +185,80 @@ async def test_waiting_for_a_barrier_gives_up_naming_what_is_behind():
 
 async def test_a_command_without_a_barrier_waits_for_nothing():
     await wait_until_read(FakePositions(), "g", None, timeout_s=0)  # type: ignore[arg-type]
+
+
+class FakeConsumer:
+    """The part of aiokafka's consumer the listener uses, recording what it was told."""
+
+    def __init__(self, starts, ends, committed) -> None:
+        self._starts, self._ends, self._committed = starts, ends, committed
+        self.seeks, self.commits, self.paused = {}, [], set()
+
+    async def beginning_offsets(self, tps):
+        return {tp: self._starts[tp] for tp in tps}
+
+    async def end_offsets(self, tps):
+        return {tp: self._ends[tp] for tp in tps}
+
+    async def committed(self, tp):
+        return self._committed.get(tp)
+
+    def seek(self, tp, offset):
+        self.seeks[tp] = offset
+
+    def pause(self, *tps):
+        self.paused |= set(tps)
+
+    async def commit(self, offsets):
+        self.commits.append(dict(offsets))
+
+
+class Subscriber:
+    def __init__(self, consumer) -> None:
+        self.consumer = consumer
+
+
+async def nothing_to_settle() -> None:
+    return None
+
+
+async def test_an_assignment_after_a_restore_reads_from_the_stored_position_and_sets_kafka_back():
+    """Kafka's offset is ahead of the restored database: read from the database's, and commit it, so that
+    the month close's barrier waits for the replay."""
+    consumer = FakeConsumer({TP: 0}, {TP: 100}, {TP: 90})
+    problems = {}
+    listener = StoredPositionsListener(FakePositions({TP: 30}), "g", nothing_to_settle,
+                                       lambda tp, why: problems.__setitem__(tp, why))  # type: ignore[arg-type]
+    listener.bind(Subscriber(consumer))
+    await listener.on_partitions_assigned({TP})
+    assert consumer.seeks == {TP: 30} and consumer.commits == [{TP: 30}]
+    assert problems == {TP: None}
+
+
+async def test_an_assignment_of_a_partition_whose_records_were_deleted_pauses_it_and_reports_why():
+    consumer = FakeConsumer({TP: 45}, {TP: 100}, {TP: 90})
+    problems = {}
+    listener = StoredPositionsListener(FakePositions({TP: 30}), "g", nothing_to_settle,
+                                       lambda tp, why: problems.__setitem__(tp, why))  # type: ignore[arg-type]
+    listener.bind(Subscriber(consumer))
+    await listener.on_partitions_assigned({TP})
+    assert consumer.paused == {TP} and consumer.seeks == {} and consumer.commits == []
+    assert "30..44" in problems[TP]
+
+
+async def test_a_stored_position_kafka_has_no_offset_for_is_committed_once_the_outbox_is_relayed():
+    """Kafka's offsets expired: its committed offset may only say what is published, so the outbox first."""
+    consumer = FakeConsumer({TP: 0}, {TP: 100}, {})
+    order = []
+
+    async def settle():
+        order.append("settled")
+
+    async def commit(offsets):
+        order.append(("committed", dict(offsets)))
+
+    consumer.commit = commit  # type: ignore[method-assign]
+    listener = StoredPositionsListener(FakePositions({TP: 60}), "g", settle, lambda tp, why: None)  # type: ignore[arg-type]
+    listener.bind(Subscriber(consumer))
+    await listener.on_partitions_assigned({TP})
+    assert consumer.seeks == {TP: 60} and order == ["settled", ("committed", {TP: 60})]
