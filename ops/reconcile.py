@@ -10,10 +10,10 @@ read each other's) and checks the invariants:
 4. invoice numbers have no gap and no repeat, per year;
 5. each balance's closing adds up, and its ending balance is the next
    closed month's starting balance;
-6. every invoice on `billing.invoices.v1` (since invoicing first started on
-   this database) is in the database with the same number and content, and
-   every invoice in the database is on the topic (needs the broker; the
-   topic is read from the start of this database's publications).
+6. every invoice on `billing.invoices.v1` that this database's invoicing
+   published (its origin header) is in the database with the same number and
+   content, and every invoice in the database is on the topic (needs the
+   broker; the topic is read from where invoicing first started).
 
 Work still in flight (an outbox not yet published, a consumer behind) is
 waited for up to `--settle` seconds before (2) is judged. Exits 1 and names
@@ -32,6 +32,7 @@ import typer
 from aiokafka import TopicPartition
 
 from shared.positions import KafkaPositions
+from shared.published_positions import published_by
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.topics import INVOICES
 
@@ -143,18 +144,19 @@ async def invoices_match_their_topic(conn: asyncpg.Connection, kafka: KafkaSetti
     if not since:
         check.problems.append("invoicing has not recorded where its publications start: has it started?")
         return check
+    origin = await conn.fetchval("SELECT origin::text FROM invoicing.publisher")
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         stored = await _stored_invoices(conn)
         queued = {json.loads(r["value"])["invoice_id"] for r in await conn.fetch(
             "SELECT value FROM invoicing.outbox WHERE topic = $1", INVOICES.name)}
     positions = KafkaPositions(kafka, "billing-reconcile")
     try:
-        values = await positions.read(since, await positions.ends(sorted(since)))
+        records = await positions.read(since, await positions.ends(sorted(since)))
     finally:
         await positions.close()
     published: dict[str, list[dict]] = defaultdict(list)
-    for value in values:
-        body = json.loads(value)
+    for record in (r for r in records if published_by(r.headers, origin)):
+        body = json.loads(record.value)
         published[body["invoice_id"]].append(body)
     stored |= await _stored_invoices(conn, [i for i in published if i not in stored])
     for invoice_id, copies in sorted(published.items()):

@@ -33,7 +33,7 @@ from .logging import get_logger
 from .metrics import ServiceMetrics
 from .rebalance import StoredPositionsListener
 from .settings import ServiceSettings
-from .stored_positions import PositionStore, batch
+from .stored_positions import Interrupted, PositionStore, batch
 
 log = get_logger(__name__)
 
@@ -113,6 +113,9 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
                 await sink.send([*rejected, *refused])
                 if positions is not None and not current.stored:
                     await positions.save(group_id, current.next_offsets)
+        except Interrupted as stop:
+            log.info("batch left for the next start", topic=topic.name, reason=str(stop))
+            raise
         except Exception:
             metrics.batch_failures.labels(*topic_label).inc()
             first = records[0]

@@ -8,7 +8,7 @@ records back (invoicing's recovery, the reconciliation).
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -45,8 +45,8 @@ class KafkaPositions:
         return await reader.end_offsets(partitions)
 
     async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int],
-                   timeout_s: float = 300.0) -> list[bytes]:
-        """The values of each partition's records from `start` up to `end` (excluded), in order."""
+                   timeout_s: float = 300.0) -> list[ConsumerRecord]:
+        """Each partition's records from `start` up to `end` (excluded), in order."""
         todo = {tp: end[tp] for tp, offset in start.items() if offset < end[tp]}
         if not todo:
             return []
@@ -54,16 +54,16 @@ class KafkaPositions:
         reader.assign(list(todo))
         for tp in todo:
             reader.seek(tp, start[tp])
-        values: list[bytes] = []
+        found: list[ConsumerRecord] = []
         async with asyncio.timeout(timeout_s):
             while todo:
                 batch = await reader.getmany(*todo, timeout_ms=1000)
                 for tp, records in batch.items():
-                    values += [r.value for r in records if r.offset < todo.get(tp, 0) and r.value is not None]
+                    found += [r for r in records if r.offset < todo.get(tp, 0) and r.value is not None]
                 for tp in [tp for tp in todo if await reader.position(tp) >= todo[tp]]:
                     del todo[tp]
         reader.assign([])
-        return values
+        return found
 
     async def starts(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Where each partition's log starts now (retention moves it on)."""

@@ -8,12 +8,29 @@ what the broker acknowledged), and the first start sets it to where each
 partition ends. An invoice missing from a restored database was committed
 after the backup, so published after it, so at or after these offsets: a
 restore reads on from here (services/invoicing/recovery.py).
+
+Every record the relay publishes there carries the database's origin in a
+header, so that what another database published on the same topic is never
+taken for this one's.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 from aiokafka import TopicPartition
+
+
+ORIGIN_HEADER = "billing-origin"
+
+
+async def origin(conn: asyncpg.Connection | asyncpg.Pool) -> str:
+    """This database's origin (the `publisher` table)."""
+    return await conn.fetchval("SELECT origin::text FROM publisher")
+
+
+def published_by(headers: Sequence[tuple[str, bytes]] | None, origin: str) -> bool:
+    """Whether a record's headers name `origin` as its publisher."""
+    return any(k == ORIGIN_HEADER and v == origin.encode() for k, v in headers or ())
 
 
 def reach(published: Iterable[object], topics: frozenset[str]) -> dict[TopicPartition, int]:

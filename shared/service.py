@@ -20,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 
+from . import published_positions
 from .consumer import Input, subscribe_batches
 from .db import create_pool, migrate_async, ping
 from .dead_letters import DeadLetterSink
@@ -57,6 +58,7 @@ class Runtime:
         self.positions = PositionStore(lambda: self.pool)
         self.lost_positions: dict[str, str] = {}  # "topic/partition" → why it is not read
         self._before_consuming: list[Callable[[], Awaitable[None]]] = []
+        self.stopping = asyncio.Event()  # set when shutdown begins: a batch that waits gives up
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -93,6 +95,9 @@ class Runtime:
             self.lost_positions[key] = problem
         else:
             self.lost_positions.pop(key, None)
+
+    async def begin_stop(self) -> None:
+        self.stopping.set()
 
     async def settle(self) -> None:
         """Publish what committed transactions left in the outbox."""
@@ -132,9 +137,18 @@ class Runtime:
         publishers = {t.name: self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema,
                                                     description=description)
                       for t, schema, description in topics}
+        tracked = {t.name for t in track}
+        origin: dict[str, str] = {}
 
         async def publish(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
-            return await publishers[topic].publish(value, key=key, no_confirm=True)
+            headers = {published_positions.ORIGIN_HEADER: origin["id"]} if topic in tracked else None
+            return await publishers[topic].publish(value, key=key, headers=headers, no_confirm=True)
+
+        async def load_origin() -> None:
+            origin["id"] = await published_positions.origin(self.pool)
+
+        if tracked:
+            self.before_consuming(load_origin)  # before the relay runs (it starts after start-up)
 
         published = Published(self.metrics, self.log, self.settings.log_usage)
         relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe,
@@ -186,6 +200,7 @@ def build_app(runtime: Runtime, title: str, description: str,
                      ("/metrics", make_asgi_app(runtime.metrics.registry))],
         on_startup=[runtime.open_database, runtime.connect_broker, runtime.prepare],
         after_startup=[runtime.start_background, *([on_started] if on_started else [])],
+        on_shutdown=[runtime.begin_stop],
         # After the broker stopped: the last batch is committed, then jobs stop, then the pool closes.
         after_shutdown=[runtime.stop_background, runtime.close_database],
         specification=AsyncAPI(title=title, description=description, version="1.0.0"),

@@ -109,12 +109,17 @@ class PositionStore:
         await save(self._pool(), group, positions)
 
 
+class Interrupted(RuntimeError):
+    """The service stops while a batch waits: the batch is left uncommitted, to be read again."""
+
+
 async def wait_until_read(store: PositionStore, group: str, barrier: Mapping[str, Mapping[int, int]] | None,
-                          timeout_s: float = 120.0, poll_s: float = 0.5) -> None:
+                          timeout_s: float = 120.0, poll_s: float = 0.5,
+                          stopping: asyncio.Event | None = None) -> None:
     """Return once `group`'s stored positions reach `barrier` (topic → partition → offset): everything
     before it has its effects committed. A database restored from a backup replays its topics side by side,
     so a command that was published after them can be read again before them; it waits here. After
-    `timeout_s` it raises, and the batch is read again."""
+    `timeout_s` it raises, and the batch is read again; when `stopping` is set it gives up at once."""
     wanted = {TopicPartition(topic, p): o for topic, parts in (barrier or {}).items() for p, o in parts.items() if o}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -128,6 +133,8 @@ async def wait_until_read(store: PositionStore, group: str, barrier: Mapping[str
             return
         if loop.time() > deadline:
             raise TimeoutError(f"{group} has not read up to {_named(behind)} after {timeout_s:.0f}s")
+        if stopping is not None and stopping.is_set():
+            raise Interrupted(f"{group} stops while waiting to read up to {_named(behind)}")
         if not waited:
             log.warning("waiting to read up to a barrier (replaying after a restore?)", group=group,
                         behind=_named(behind))

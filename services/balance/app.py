@@ -36,7 +36,7 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
             await relay.drain()
 
     async def read_up_to(barrier: dict[str, dict[int, int]] | None) -> None:
-        await wait_until_read(runtime.positions, settings.group_id, barrier)
+        await wait_until_read(runtime.positions, settings.group_id, barrier, stopping=runtime.stopping)
 
     app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s, retry_held,
                                                  log_usage=settings.log_usage, read_up_to=read_up_to),

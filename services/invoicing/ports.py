@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice, PartnerUpserted
 from shared.outbox import OutboxRecord
@@ -95,8 +95,8 @@ class PublishedLog(Protocol):
     async def end_offsets(self, topic: str) -> dict[int, int]:
         """Partition → where `topic` ends now."""
 
-    async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> list[bytes]:
-        """The values of the records from `start` up to `end` (excluded), per partition in order."""
+    async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> list[ConsumerRecord]:
+        """The records from `start` up to `end` (excluded), per partition in order (value and headers)."""
 
 
 class Recovering(Protocol):
@@ -104,6 +104,9 @@ class Recovering(Protocol):
 
     async def hold_recovery_lock(self) -> None:
         """Serialise recovery between instances starting together."""
+
+    async def origin(self) -> str:
+        """This database's origin: the header of what its relay published."""
 
     async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]: ...
 

@@ -8,7 +8,9 @@ and a new issue date. So at every start, before any record is consumed,
 invoicing reads its topics from how far its publications reached when the
 database was last written (`shared/published_positions.py`; on the very first
 start, the topics' ends) to where they end now. Every numbered document there
-that the database lacks is recorded again as published (same id, number and
+that this database published (the relay puts its origin in a header: a
+restored database keeps its origin, another database writing the same topic
+has another) and that it lacks is recorded again as published (same id, number and
 content, what it billed marked billed), and every number sequence continues
 after the highest number published. When nothing is missing, this reads
 nothing but the end offsets.
@@ -25,6 +27,7 @@ from aiokafka import TopicPartition
 
 from shared.contracts import Invoice
 from shared.logging import get_logger
+from shared.published_positions import published_by
 
 from .domain.published import Numbered, billed_by, numbered
 from .ports import PublishedLog, Recovering, RecoveryUnitOfWork
@@ -74,9 +77,11 @@ async def recover(uow: RecoveryUnitOfWork, published: PublishedLog, topics: Sequ
         if first:  # nothing recorded: what the topics hold so far is not this database's
             await store.advance_reach(first, only_new=True)
         start = {**first, **reach}
-        values = await published.read({tp: start[tp] for tp in ends}, ends)
-        result.read = len(values)
-        for doc in filter(None, map(numbered, values)):
+        origin = await store.origin()
+        records = [r for r in await published.read({tp: start[tp] for tp in ends}, ends)
+                   if published_by(r.headers, origin)]
+        result.read = len(records)
+        for doc in filter(None, (numbered(r.value) for r in records)):
             adopt = adopters.get(doc.prefix)
             if adopt is None:
                 raise PublishedConflict(f"{doc.number} ({doc.document_id}): no adopter for the prefix {doc.prefix}")

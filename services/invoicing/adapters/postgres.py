@@ -154,6 +154,9 @@ class PostgresInvoiceStore:
     async def hold_recovery_lock(self) -> None:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('invoicing.recovery'))")
 
+    async def origin(self) -> str:
+        return await published_positions.origin(self.conn)
+
     async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
         return await published_positions.recorded(self.conn, topics)
 

@@ -23,3 +23,12 @@ CREATE TABLE published_positions (
     since_offset bigint NOT NULL,  -- where this database's publications start (the reconciliation reads from here)
     PRIMARY KEY (topic, partition)
 );
+
+-- Who published a record: the relay puts this database's origin in a header
+-- (`billing-origin`) of what it publishes on those topics. Another database
+-- writing the same topic (tests share one broker) is told apart, and a
+-- database restored from a backup keeps its origin.
+CREATE TABLE publisher (
+    origin uuid PRIMARY KEY DEFAULT gen_random_uuid()
+);
+INSERT INTO publisher DEFAULT VALUES;

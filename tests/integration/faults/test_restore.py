@@ -16,9 +16,6 @@ from .disaster import assert_same_as_without_the_disaster, balance_events, destr
 from .month import CHARGED_MESSAGES, debits_so_far, flow, month_under_way, request_close, some_debited, until
 from .outcome import INVOICES_EXPECTED, assert_exact_outcome
 
-SMALL_BATCHES = {"BATCH_MAX_RECORDS": "40"}  # many batches, so that the backup lands between two
-
-
 async def test_a_database_restored_from_a_base_backup_without_the_wal_after_it_replays_the_rest_of_the_month(
         restore_stack, restorable, unique, tmp_path):
     """The base backup is taken while the month's statuses flow, before its payments; the month goes on and
@@ -27,10 +24,10 @@ async def test_a_database_restored_from_a_base_backup_without_the_wal_after_it_r
     holds: the same ledger, the same balance events (the payments' are derived again under their ids), the
     same invoices, numbered as published."""
     stack, s = restorable, restore_stack.settings
-    fm, services = await month_under_way(stack, unique, tmp_path, **SMALL_BATCHES)
+    fm, services = await month_under_way(stack, unique, tmp_path)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=4, pause_s=0.1, statuses=fm.statuses[:half], payments=[])
-    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month", timeout_s=120)
     await asyncio.to_thread(backup.backup, s)
     await flow(stack, fm, chunks=4, pause_s=0.1, statuses=fm.statuses[half:])
     await request_close(stack, fm)
@@ -39,7 +36,7 @@ async def test_a_database_restored_from_a_base_backup_without_the_wal_after_it_r
 
     await asyncio.to_thread(destroy, s, services)
     await restore(s, stack, base_only=True)
-    services = start_services(stack, unique, tmp_path, **SMALL_BATCHES)
+    services = start_services(stack, unique, tmp_path)
     await until(lambda: _replayed(stack, fm), "the services have replayed the month", timeout_s=150)
 
     await assert_exact_outcome(stack, fm)
@@ -62,7 +59,7 @@ async def test_a_database_restored_to_a_moment_in_the_middle_of_a_month_close_fi
                 timeout_s=120)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=2, pause_s=0, statuses=fm.statuses[:half])
-    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month", timeout_s=120)
     assert balance.terminate() == 0
     await flow(stack, fm, chunks=2, pause_s=0, statuses=fm.statuses[half:], payments=[])
     await request_close(stack, fm)

@@ -224,6 +224,9 @@ class FakeInvoiceStore(FakeStore):
     async def hold_recovery_lock(self) -> None:
         self._call("hold_recovery_lock")
 
+    async def origin(self) -> str:
+        return "this-database"
+
     async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
         self._call("published_reach")
         return {tp: o for tp, o in self.reach.items() if tp.topic in topics}

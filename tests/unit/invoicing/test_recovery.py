@@ -5,12 +5,13 @@ import json
 from datetime import datetime
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 
 from services.invoicing import service
 from services.invoicing.domain.published import billed_by, numbered
 from services.invoicing.recovery import PublishedConflict, recover
 from shared.contracts import Invoice
+from shared.published_positions import ORIGIN_HEADER
 from shared.topics import INVOICES
 
 from .fakes import FakeInvoiceStore, FakeUnitOfWork, Feed
@@ -21,23 +22,33 @@ NOW = datetime.fromisoformat("2026-03-16T09:00:00+00:00")
 LATER = datetime.fromisoformat("2026-03-20T09:00:00+00:00")
 
 
-class FakePublishedLog:
-    """`ports.PublishedLog` over one partition of the invoices topic."""
+MINE = [(ORIGIN_HEADER, b"this-database")]
 
-    def __init__(self, values: list[bytes] | None = None) -> None:
+
+class FakePublishedLog:
+    """`ports.PublishedLog` over one partition of the invoices topic; records are this database's unless
+    `headers` say otherwise."""
+
+    def __init__(self, values: list[bytes] | None = None, headers: list | None = None) -> None:
         self.values = list(values or [])
+        self.headers = list(headers or [MINE] * len(self.values))
+
+    def append(self, value: bytes, headers=MINE) -> None:
+        self.values.append(value)
+        self.headers.append(headers)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
         return {0: len(self.values)}
 
-    async def read(self, start, end) -> list[bytes]:
-        return [v for tp in start for v in self.values[start[tp]:end[tp]]]
+    async def read(self, start, end) -> list[ConsumerRecord]:
+        return [ConsumerRecord(tp.topic, 0, o, 0, 0, None, self.values[o], None, 0, 0, self.headers[o])
+                for tp in start for o in range(start[tp], end[tp])]
 
 
 def relay(store: FakeInvoiceStore, log: FakePublishedLog) -> None:
     """What the outbox relay does: publish the queued invoices and record how far they reach."""
     for record in [r for r in store.outbox if r.topic == INVOICES.name]:
-        log.values.append(record.value)
+        log.append(record.value)
         store.reach[TP] = len(log.values)
     store.outbox = [r for r in store.outbox if r.topic != INVOICES.name]
 
@@ -97,7 +108,7 @@ async def test_an_invoice_published_under_another_number_than_the_database_has_s
     await service.apply_directory(uow, feed.directory(ACME), NOW)
     await prepay(uow, feed, "pay-1")
     [invoice] = uow.store.invoices.values()
-    log.values.append(invoice.model_copy(update={"number": "INV-2026-000009"}).model_dump_json().encode())
+    log.append(invoice.model_copy(update={"number": "INV-2026-000009"}).model_dump_json().encode())
     with pytest.raises(PublishedConflict, match="INV-2026-000009"):
         await recover(uow, log, [INVOICES.name])
 
@@ -107,7 +118,7 @@ async def test_a_numbered_document_of_a_prefix_nobody_adopts_stops_the_start():
     issued again)."""
     uow, log = FakeUnitOfWork(), FakePublishedLog()
     await recover(uow, log, [INVOICES.name])
-    log.values.append(json.dumps({"invoice_id": "cn-1", "number": "CN-2026-000001"}).encode())
+    log.append(json.dumps({"invoice_id": "cn-1", "number": "CN-2026-000001"}).encode())
     with pytest.raises(PublishedConflict, match="CN-2026-000001"):
         await recover(uow, log, [INVOICES.name])
 
@@ -123,7 +134,8 @@ async def test_every_prefix_has_its_own_adopter_and_sequence_and_each_adopted_do
 
     uow, log = FakeUnitOfWork(Store()), FakePublishedLog()
     await recover(uow, log, [INVOICES.name])
-    log.values += [json.dumps({"invoice_id": f"cn-{n}", "number": f"CN-2026-00000{n}"}).encode() for n in (1, 2)]
+    for n in (1, 2):
+        log.append(json.dumps({"invoice_id": f"cn-{n}", "number": f"CN-2026-00000{n}"}).encode())
     adopted, hooked = [], []
 
     async def adopt_credit_note(store, doc):
@@ -157,3 +169,14 @@ def test_a_record_that_is_no_numbered_document_is_passed_over():
     assert numbered(b"{not json") is None and numbered(b'{"number": "X-1"}') is None
     doc = numbered(b'{"invoice_id": "i", "number": "INV-2027-000012"}')
     assert doc is not None and (doc.sequence, doc.n) == (("INV", 2027), 12)
+
+
+async def test_an_invoice_another_database_published_on_the_topic_is_not_taken_for_ours():
+    """Tests share one broker between databases, and so could two environments by mistake: only what this
+    database's relay published (its origin header) is recorded again."""
+    uow, log = FakeUnitOfWork(), FakePublishedLog()
+    await recover(uow, log, [INVOICES.name])
+    log.append(json.dumps({"invoice_id": "i-1", "number": "INV-2026-000042"}).encode(),
+               headers=[(ORIGIN_HEADER, b"another-database")])
+    result = await recover(uow, log, [INVOICES.name])
+    assert (result.read, result.adopted, uow.store.invoices) == (0, [], {})

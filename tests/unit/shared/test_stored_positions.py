@@ -262,3 +262,14 @@ async def test_a_stored_position_kafka_has_no_offset_for_is_committed_once_the_o
     listener.bind(Subscriber(consumer))
     await listener.on_partitions_assigned({TP})
     assert consumer.seeks == {TP: 60} and order == ["settled", ("committed", {TP: 60})]
+
+
+async def test_a_batch_waiting_for_a_barrier_gives_up_when_the_service_stops():
+    """A stop does not wait for a long replay: the batch is left uncommitted and read again next time."""
+    from shared.stored_positions import Interrupted
+
+    stopping = asyncio.Event()
+    stopping.set()
+    with pytest.raises(Interrupted, match="wa.message-status.v1/3@25"):
+        await wait_until_read(FakePositions({TP: 10}), "g", {TP.topic: {3: 25}},  # type: ignore[arg-type]
+                              timeout_s=60, poll_s=0.01, stopping=stopping)
