@@ -63,6 +63,8 @@ def start_of(tp: TopicPartition, stored: int | None, committed: int | None, log_
             f"{log_end}: the topic was recreated or the broker lost acknowledged records; see docs/operations.md"))
     if committed is not None and log_start <= committed < stored:
         return Start(seek=committed)
+    if committed is None and stored == log_start:
+        return Start(seek=stored)  # nothing read yet, nothing to tell Kafka
     return Start(seek=stored, commit=committed != stored)
 
 
@@ -130,7 +132,7 @@ class StoredPositionsListener(ConsumerRebalanceListener):
         stored = await self._store.load(self._group, {tp.topic for tp in assigned})
         starts = await consumer.beginning_offsets(assigned)
         ends = await consumer.end_offsets(assigned)
-        committed = dict(zip(assigned, await asyncio.gather(*(consumer.committed(tp) for tp in assigned))))
+        committed = await _committed(consumer, assigned)
         plans = {tp: start_of(tp, stored.get(tp), committed[tp], starts[tp], ends[tp]) for tp in assigned}
         rewind, forward, adopt = {}, {}, {}
         for tp, plan in plans.items():
@@ -156,3 +158,13 @@ class StoredPositionsListener(ConsumerRebalanceListener):
             await consumer.commit(forward)
         if adopt:
             await self._store.save(self._group, adopt)
+
+
+async def _committed(consumer: Any, parts: list[TopicPartition]) -> dict[TopicPartition, int | None]:
+    """The group's committed offsets of `parts` in one request (aiokafka's `committed()` asks per partition,
+    and an assignment of twelve partitions comes in every rebalance)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None:
+        return dict(zip(parts, await asyncio.gather(*(consumer.committed(tp) for tp in parts))))
+    found = await coordinator.fetch_committed_offsets(parts)
+    return {tp: meta.offset if (meta := found.get(tp)) is not None and meta.offset >= 0 else None for tp in parts}

@@ -50,6 +50,11 @@ def test_a_stored_position_without_a_committed_offset_is_committed_to_kafka():
     assert start_of(TP, 60, 3, 10, 100) == Start(seek=60, commit=True)
 
 
+def test_a_new_group_at_the_log_start_has_nothing_to_tell_kafka():
+    """The first start stored the log's start: no commit (and no outbox to relay first) for a new group."""
+    assert start_of(TP, 10, None, 10, 100) == Start(seek=10)
+
+
 def test_a_stored_position_before_the_log_start_is_refused_naming_topic_partition_and_offsets():
     """Retention deleted records this service never read: it refuses rather than skips them."""
     problem = start_of(TP, 30, 90, 45, 100).problem
