@@ -55,11 +55,12 @@ class Run:
 
 
 def bench_stack() -> StackSettings:
-    """Ports of its own (BILLING_BENCH_KAFKA_PORT, …_KAFKA_CONTROLLER_PORT, …_PG_PORT to move them)."""
+    """The bench's own stack; `BILLING_BENCH_*` move it (two checkouts benchmarking on one machine)."""
     env = os.environ.get
-    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
+    return StackSettings(dir=env("BILLING_BENCH_STACK_DIR", PROJECT_ROOT / ".stack" / "bench"),
+                         kafka_port=int(env("BILLING_BENCH_KAFKA_PORT", 29092)),
                          kafka_controller_port=int(env("BILLING_BENCH_KAFKA_CONTROLLER_PORT", 29093)),
-                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)))
+                         pg_port=int(env("BILLING_BENCH_PG_PORT", 55434)), pg_archive=False)
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:

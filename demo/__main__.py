@@ -124,7 +124,7 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
         show_events(await balance_events(kafka.bootstrap_servers))
         await show_invoices(conn)
         console.rule("[bold]Reconciliation")
-        checks = await reconcile(db, settle_s=10)
+        checks = await reconcile(db, settle_s=10, kafka=kafka)
         for c in checks:
             console.print(f"{'[green]ok[/]  ' if c.ok else '[red]FAIL[/]'} {c.name}")
             for p in c.problems[:10]:

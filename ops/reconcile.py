@@ -14,7 +14,12 @@ read each other's) and checks the invariants:
 6. no line of an invoice is credited beyond its amount, and each credit note
    credits what it says;
 7. each balance's closing adds up, and its ending balance is the next
-   closed month's starting balance.
+   closed month's starting balance;
+8. every invoice and credit note on `billing.invoices.v1` that this
+   database's invoicing published (its origin header) is in the database
+   with the same number and content, and every one in the database is on the
+   topic (needs the broker; the topic is read from where invoicing first
+   started).
 
 Work still in flight (an outbox not yet published, a consumer behind) is
 waited for up to `--settle` seconds before (1) to (3) are judged. Exits 1
@@ -33,12 +38,14 @@ from datetime import UTC, datetime
 
 import asyncpg
 import typer
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from shared.contracts import CheckResult, ReconciliationRan, encode
 from shared.kafka import client_options
+from shared.positions import KafkaPositions
+from shared.published_positions import published_by
 from shared.settings import DatabaseSettings, KafkaSettings
-from shared.topics import RECONCILIATION
+from shared.topics import INVOICES, RECONCILIATION
 
 
 @dataclass
@@ -176,7 +183,53 @@ async def closings_chain(conn: asyncpg.Connection) -> Check:
     return check
 
 
-async def reconcile(db: DatabaseSettings, settle_s: float, min_age_s: float = 0.0) -> list[Check]:
+async def invoices_match_their_topic(conn: asyncpg.Connection, kafka: KafkaSettings) -> Check:
+    """The database first, the topic after: an invoice published since is looked up again."""
+    check = Check("every invoice on billing.invoices.v1 is in the database with the same number and content, "
+                  "and the reverse")
+    since = {TopicPartition(r["topic"], r["partition"]): r["since_offset"] for r in await conn.fetch(
+        "SELECT topic, partition, since_offset FROM invoicing.published_positions WHERE topic = $1", INVOICES.name)}
+    if not since:
+        check.problems.append("invoicing has not recorded where its publications start: has it started?")
+        return check
+    origin = await conn.fetchval("SELECT origin::text FROM invoicing.publisher")
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        stored = await _stored_invoices(conn)
+        queued = {json.loads(r["value"])["invoice_id"] for r in await conn.fetch(
+            "SELECT value FROM invoicing.outbox WHERE topic = $1", INVOICES.name)}
+    positions = KafkaPositions(kafka, "billing-reconcile")
+    try:
+        records = await positions.read(since, await positions.ends(sorted(since)))
+    finally:
+        await positions.close()
+    published: dict[str, list[dict]] = defaultdict(list)
+    for record in (r for r in records if published_by(r.headers, origin)):
+        body = json.loads(record.value)
+        published[body["invoice_id"]].append(body)
+    stored |= await _stored_invoices(conn, [i for i in published if i not in stored])
+    for invoice_id, copies in sorted(published.items()):
+        mine = stored.get(invoice_id)
+        if mine is None:
+            check.problems.append(f"{copies[0]['number']} ({invoice_id}): published but not in the database")
+        elif any(c != mine for c in copies):
+            numbers = sorted({c["number"] for c in copies})
+            check.problems.append(f"{mine['number']} ({invoice_id}): published as {', '.join(numbers)} with "
+                                  "other content than the database's")
+    for invoice_id, body in sorted(stored.items()):
+        if invoice_id not in published and invoice_id not in queued:
+            check.problems.append(f"{body['number']} ({invoice_id}): in the database but never published")
+    return check
+
+
+async def _stored_invoices(conn: asyncpg.Connection, ids: list[str] | None = None) -> dict[str, dict]:
+    rows = await conn.fetch("SELECT invoice_id::text, invoice::text FROM invoicing.invoices "
+                            "WHERE $1::uuid[] IS NULL OR invoice_id = ANY($1::uuid[])", ids)
+    return {r["invoice_id"]: json.loads(r["invoice"]) for r in rows}
+
+
+async def reconcile(db: DatabaseSettings, settle_s: float, min_age_s: float = 0.0,
+                    kafka: KafkaSettings | None = None) -> list[Check]:
+    """Every check; the topic's with `kafka` only (the database's own checks need no broker)."""
     conn = await asyncpg.connect(host=db.host, port=db.port, user=db.user, database=db.name,
                                  password=db.password.get_secret_value())
     try:
@@ -188,8 +241,11 @@ async def reconcile(db: DatabaseSettings, settle_s: float, min_age_s: float = 0.
                     asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(1)
-        return checks + [await recurring_fees_billed_once(conn), await numbers_gapless(conn),
-                         await credit_notes_within_invoices(conn), await closings_chain(conn)]
+        checks += [await recurring_fees_billed_once(conn), await numbers_gapless(conn),
+                   await credit_notes_within_invoices(conn), await closings_chain(conn)]
+        if kafka is not None:
+            checks.append(await invoices_match_their_topic(conn, kafka))
+        return checks
     finally:
         await conn.close()
 
@@ -213,10 +269,12 @@ async def publish_result(checks: list[Check], kafka: KafkaSettings) -> None:
 
 def main(settle: float = typer.Option(30.0, help="Seconds to let in-flight work land before judging."),
          as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+         topics: bool = typer.Option(True, "--topics/--no-topics", help="Also compare the invoices topic with the "
+                                     "database (reads the broker through BILLING_KAFKA_*)."),
          publish: bool = typer.Option(False, "--publish", help="Also publish the result for the portal's "
                                       "finance view (billing.internal.reconciliation.v1; BILLING_KAFKA_*).")) -> None:
     """Check the invariants of money on the live system; exit 1 naming what is wrong."""
-    checks = asyncio.run(reconcile(DatabaseSettings(), settle))
+    checks = asyncio.run(reconcile(DatabaseSettings(), settle, kafka=KafkaSettings() if topics else None))
     if publish:
         asyncio.run(publish_result(checks, KafkaSettings()))
     if as_json:

@@ -7,13 +7,17 @@ transaction and its dead letters, and an exception rewinds every partition of
 the batch to its first record. The commit covers every assigned partition,
 which is safe because a batch holds everything fetched since the last one;
 the database, with its UNIQUE business ids, stays the source of truth for
-what a redelivered record already did.
+what a redelivered record already did. The database also keeps the batch's
+positions, written with its effects (`shared/stored_positions.py`); every
+assignment starts from them (`shared/rebalance.py`), so a database restored
+from a backup replays what it lacks.
 """
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -27,7 +31,9 @@ from .dead_letters import Accepted, DeadLetterSink, Rejected, screen
 from .kafka import CONSUMER_OPTIONS
 from .logging import get_logger
 from .metrics import ServiceMetrics
+from .rebalance import StoredPositionsListener
 from .settings import ServiceSettings
+from .stored_positions import Interrupted, PositionStore, batch
 
 log = get_logger(__name__)
 
@@ -78,8 +84,13 @@ class Input:
 
 
 def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSettings, group_id: str,
-                      sink: DeadLetterSink, metrics: ServiceMetrics) -> None:
-    """Register a batch subscriber of `spec.topic` that screens, processes, dead-letters, then commits."""
+                      sink: DeadLetterSink, metrics: ServiceMetrics, positions: PositionStore | None = None,
+                      listener: StoredPositionsListener | None = None) -> None:
+    """Register a batch subscriber of `spec.topic` that screens, processes, dead-letters, then commits.
+
+    With `positions`, the batch's positions are stored in the database with its effects (or on their
+    own once its dead letters are sent, if it wrote nothing else); `listener` places each assigned
+    partition at its stored position."""
     topic, process = spec.topic, spec.process
     max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
     topic_label = (metrics.service, topic.name)
@@ -88,12 +99,18 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
         started = time.perf_counter()
         try:
-            accepted, rejected = screen(records, max_bytes)
-            refused = await process(accepted)
-            if not spec.owns_dead_letters:
-                metrics.skipped.labels(*topic_label).inc(len(rejected))
-                rejected = []
-            await sink.send([*rejected, *refused])
+            with batch(group_id, records) if positions is not None else contextlib.nullcontext() as current:
+                accepted, rejected = screen(records, max_bytes)
+                refused = await process(accepted)
+                if not spec.owns_dead_letters:
+                    metrics.skipped.labels(*topic_label).inc(len(rejected))
+                    rejected = []
+                await sink.send([*rejected, *refused])
+                if positions is not None and not current.stored:
+                    await positions.save(group_id, current.next_offsets)
+        except Interrupted as stop:
+            log.info("batch left for the next start", topic=topic.name, reason=str(stop))
+            raise
         except Exception:
             metrics.batch_failures.labels(*topic_label).inc()
             first = records[0]
@@ -108,11 +125,14 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
 
     # A title names one channel `<topic>:consume`; a subscriber of several topics gets one channel per
     # topic, which FastStream names after the function (services/asyncapi.py writes them the same way).
-    broker.subscriber(
-        topic.name, *(t.name for t in spec.extra_topics), group_id=group_id, batch=True, ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest", max_records=settings.batch_max_records,
+    subscriber = broker.subscriber(
+        topic.name, *(t.name for t in spec.extra_topics), group_id=group_id, batch=True,
+        ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest", max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
-        max_poll_interval_ms=600_000, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
+        max_poll_interval_ms=600_000, listener=listener, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
         title=None if spec.extra_topics else f"{topic.name}:consume", description=spec.description,
-    )(consume)
+    )
+    if listener is not None:
+        listener.bind(subscriber)
+    subscriber(consume)
 

@@ -42,6 +42,11 @@ class ServiceMetrics:
         self.lag_measured = Gauge(
             "billing_consumer_lag_measured_timestamp_seconds", "When the consumer lag was last measured.",
             ["service"], registry=r)
+        self.positions_lost = Gauge(
+            "billing_stored_position_lost",
+            "1 for a partition the service refuses to read: the position its database stored is outside the "
+            "partition's log (deleted by retention, or the topic recreated); it would skip records.",
+            ["service", "topic", "partition"], registry=r)
         self.outbox_pending = Gauge(
             "billing_outbox_pending", "Records in the service's outbox not published yet.", ["service"],
             registry=r)

@@ -5,15 +5,18 @@ the same transaction as the change. The relay takes the oldest rows (locking
 them, skipping rows another instance holds), publishes them, waits for the
 broker's acknowledgement, and deletes them in the same transaction. A crash
 between the publish and the commit publishes the rows again: every record
-carries a stable business id, and its consumer deduplicates on it.
+carries a stable business id, and its consumer deduplicates on it. On the
+topics it is told to `track`, the relay also records how far its publications
+reach (`shared/published_positions.py`).
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from . import published_positions
 from .logging import get_logger
 
 log = get_logger(__name__)
@@ -43,9 +46,12 @@ class OutboxRelay:
 
     def __init__(self, pool: Callable[[], asyncpg.Pool], publish: Publish, batch: int = 1000,
                  idle_s: float = 1.0,
-                 on_published: Callable[[Sequence["OutboxRecord"]], None] | None = None) -> None:
-        """`on_published` sees each batch once the broker has it and its rows are deleted (metrics, logs)."""
+                 on_published: Callable[[Sequence["OutboxRecord"]], None] | None = None,
+                 track: Collection[str] = ()) -> None:
+        """`on_published` sees each batch once the broker has it and its rows are deleted (metrics, logs);
+        on the topics of `track`, the reach of what was published is recorded with the deletion."""
         self._pool = pool
+        self._track = frozenset(track)
         self._on_published = on_published
         self._publish = publish
         self._batch = batch
@@ -92,8 +98,10 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = [await self._publish(r["topic"], r["key"], r["value"]) for r in rows]
-            await asyncio.gather(*futures)
+            published = await asyncio.gather(*futures)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            if self._track:
+                await published_positions.advance(conn, published_positions.reach(published, self._track))
         self.published += len(rows)
         if self._on_published is not None:
             try:

@@ -2,10 +2,13 @@
 
 The month close's barrier (invoicing) and the consumer-lag gauges (every
 service) both ask the broker these two questions; one admin client and one
-reader, opened on first use, answer them.
+reader, opened on first use, answer them. The reader also reads a range of
+records back (invoicing's recovery, the reconciliation).
 """
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -40,6 +43,32 @@ class KafkaPositions:
     async def ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         _, reader = await self._clients()
         return await reader.end_offsets(partitions)
+
+    async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int],
+                   timeout_s: float = 300.0) -> list[ConsumerRecord]:
+        """Each partition's records from `start` up to `end` (excluded), in order."""
+        todo = {tp: end[tp] for tp, offset in start.items() if offset < end[tp]}
+        if not todo:
+            return []
+        _, reader = await self._clients()
+        reader.assign(list(todo))
+        for tp in todo:
+            reader.seek(tp, start[tp])
+        found: list[ConsumerRecord] = []
+        async with asyncio.timeout(timeout_s):
+            while todo:
+                batch = await reader.getmany(*todo, timeout_ms=1000)
+                for tp, records in batch.items():
+                    found += [r for r in records if r.offset < todo.get(tp, 0) and r.value is not None]
+                for tp in [tp for tp in todo if await reader.position(tp) >= todo[tp]]:
+                    del todo[tp]
+        reader.assign([])
+        return found
+
+    async def starts(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where each partition's log starts now (retention moves it on)."""
+        _, reader = await self._clients()
+        return await reader.beginning_offsets(partitions)
 
     async def committed_at(self, group_id: str, partitions: list[TopicPartition] | None = None
                            ) -> dict[TopicPartition, int]:

@@ -20,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 
+from . import published_positions
 from .consumer import Input, subscribe_batches
 from .db import create_pool, migrate_async, ping
 from .dead_letters import DeadLetterSink
@@ -28,8 +29,11 @@ from .lag import LagMonitor
 from .logging import configure_logging, get_logger
 from .metrics import ServiceMetrics
 from .outbox import OutboxRelay
+from .positions import KafkaPositions
 from .published import Published
+from .rebalance import StoredPositionsListener, check_stored
 from .settings import ServiceSettings
+from .stored_positions import PositionStore
 from .topics import Topic
 
 
@@ -53,6 +57,10 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         # Replaces asyncpg's session reset on release (see shared.db.create_pool).
         self.pool_reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+        self.positions = PositionStore(lambda: self.pool)
+        self.lost_positions: dict[str, str] = {}  # "topic/partition" → why it is not read
+        self._before_consuming: list[Callable[[], Awaitable[None]]] = []
+        self.stopping = asyncio.Event()  # set when shutdown begins: a batch that waits gives up
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -71,6 +79,32 @@ class Runtime:
         after it reports the app started, so a wrong password or an unreachable broker would
         otherwise leave a process that serves HTTP but never gets ready. Failing here exits."""
         await self.broker.connect()
+
+    def before_consuming(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` at start-up, once the database and the broker answer, before any record is consumed
+        (a failure stops the start: the process exits non-zero)."""
+        self._before_consuming.append(job)
+
+    async def prepare(self) -> None:
+        for job in self._before_consuming:
+            await job()
+
+    def position_problem(self, topic: str, partition: int, problem: str | None) -> None:
+        """A partition whose stored position cannot be used (`problem`), or can again (None)."""
+        key = f"{topic}/{partition}"
+        self.metrics.positions_lost.labels(self.name, topic, str(partition)).set(1 if problem else 0)
+        if problem:
+            self.lost_positions[key] = problem
+        else:
+            self.lost_positions.pop(key, None)
+
+    async def begin_stop(self) -> None:
+        self.stopping.set()
+
+    async def settle(self) -> None:
+        """Publish what committed transactions left in the outbox."""
+        if self.relay is not None:
+            await self.relay.drain()
 
     async def close_database(self) -> None:
         if self._pool is not None:
@@ -97,18 +131,30 @@ class Runtime:
 
         self.run_in_background(name, loop)
 
-    def outbox(self, topics: Sequence[tuple[Topic, type, str]]) -> OutboxRelay:
+    def outbox(self, topics: Sequence[tuple[Topic, type, str]], track: Sequence[Topic] = ()) -> OutboxRelay:
         """Declare a publisher per topic the outbox feeds (so the AsyncAPI document shows them) and
-        relay the outbox to them in the background; returns the relay for handlers to drain."""
+        relay the outbox to them in the background; returns the relay for handlers to drain. On the
+        topics of `track` the relay records how far its publications reach (the schema needs the
+        `published_positions` table)."""
         publishers = {t.name: self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema,
                                                     description=description)
                       for t, schema, description in topics}
+        tracked = {t.name for t in track}
+        origin: dict[str, str] = {}
 
         async def publish(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
-            return await publishers[topic].publish(value, key=key, no_confirm=True)
+            headers = {published_positions.ORIGIN_HEADER: origin["id"]} if topic in tracked else None
+            return await publishers[topic].publish(value, key=key, headers=headers, no_confirm=True)
+
+        async def load_origin() -> None:
+            origin["id"] = await published_positions.origin(self.pool)
+
+        if tracked:
+            self.before_consuming(load_origin)  # before the relay runs (it starts after start-up)
 
         published = Published(self.metrics, self.log, self.settings.log_usage)
-        relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe)
+        relay = self.relay = OutboxRelay(lambda: self.pool, publish, on_published=published.observe,
+                                         track=[t.name for t in track])
         self.run_in_background("outbox relay", relay.run)
 
         async def backlog() -> None:
@@ -132,7 +178,8 @@ class Runtime:
             await close()
 
     async def ready(self) -> bool:
-        return self._pool is not None and await ping(self._pool) and await self.broker.ping(2.0)
+        return (not self.lost_positions and self._pool is not None and await ping(self._pool)
+                and await self.broker.ping(2.0))
 
 
 def build_app(runtime: Runtime, title: str, description: str,
@@ -153,8 +200,9 @@ def build_app(runtime: Runtime, title: str, description: str,
         runtime.broker,
         asgi_routes=[("/health/live", live), ("/health/ready", ready),
                      ("/metrics", make_asgi_app(runtime.metrics.registry))],
-        on_startup=[runtime.open_database, runtime.connect_broker],
+        on_startup=[runtime.open_database, runtime.connect_broker, runtime.prepare],
         after_startup=[runtime.start_background, *([on_started] if on_started else [])],
+        on_shutdown=[runtime.begin_stop],
         # After the broker stopped: the last batch is committed, then jobs stop, then the pool closes.
         after_shutdown=[runtime.stop_background, runtime.close_database],
         specification=AsyncAPI(title=title, description=description, version="1.0.0"),
@@ -180,12 +228,23 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     sink = runtime.dead_letters = DeadLetterSink(
         runtime.broker, [t for i in inputs if i.owns_dead_letters for t in (i.topic, *i.extra_topics)],
         runtime.metrics)
+    topics = [t.name for i in inputs for t in (i.topic, *i.extra_topics)]
     for spec in inputs:
-        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
-                          sink=sink, metrics=runtime.metrics)
+        listener = StoredPositionsListener(runtime.positions, group_id, runtime.settle,
+                                           lambda tp, why: runtime.position_problem(tp.topic, tp.partition, why))
+        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id, sink=sink,
+                          metrics=runtime.metrics, positions=runtime.positions, listener=listener)
+
+    async def refuse_lost_positions() -> None:
+        kafka = KafkaPositions(settings.kafka, f"billing-{runtime.name}-positions")
+        try:
+            await check_stored(runtime.positions, kafka, group_id, topics)
+        finally:
+            await kafka.close()
+
+    runtime.before_consuming(refuse_lost_positions)
     if settings.lag_interval_s > 0:
-        lag = LagMonitor(settings.kafka, group_id, [t.name for i in inputs for t in (i.topic, *i.extra_topics)],
-                         runtime.metrics)
+        lag = LagMonitor(settings.kafka, group_id, topics, runtime.metrics)
         runtime.every("consumer lag", settings.lag_interval_s, lag.update)
         runtime.close_on_stop(lag.close)
     return build_app(runtime, title, description, on_started)

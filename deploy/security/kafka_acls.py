@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.settings import BalanceSettings, InvoicingSettings, PortalSettings, ServiceSettings, UsageIngestSettings
-from shared.topics import (DIRECTORY, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
+from shared.topics import (DIRECTORY, INVOICES, MESSAGE_STATUS, PAYMENTS, RATECARDS, RECONCILIATION,
                            USAGE_PRICED)
 
 HERE = Path(__file__).resolve().parent
@@ -60,9 +60,11 @@ def _invoicing_extra(settings: ServiceSettings) -> list[tuple[str, str, str, str
     assert isinstance(settings, InvoicingSettings)
     why = "month-close barrier"
     barrier = (MESSAGE_STATUS, PAYMENTS, DIRECTORY, RATECARDS, USAGE_PRICED)
+    # After a restore it reads back what it published (services/invoicing/recovery.py), without a group.
     return [("TOPIC", t.name, "DESCRIBE", why) for t in barrier] + [
         ("GROUP", settings.ingest_group_id, "DESCRIBE", why),
-        ("GROUP", settings.balance_group_id, "DESCRIBE", why)]
+        ("GROUP", settings.balance_group_id, "DESCRIBE", why),
+        ("TOPIC", INVOICES.name, "READ", "invoices published, read back after a restore")]
 
 
 # What a service does with Kafka outside its FastStream subscribers and publishers. (Usage

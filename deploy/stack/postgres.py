@@ -68,6 +68,42 @@ def _run_as_server(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+def backups_dir(s: StackSettings) -> Path:
+    """Base backups (`base/`) and the WAL archive (`wal/`), next to the data folder, the server's own."""
+    return data_dir(s).parent / "backups"
+
+
+def archive_dir(s: StackSettings) -> Path:
+    return backups_dir(s) / "wal"
+
+
+def _archiving(s: StackSettings) -> list[str]:
+    """Continuous archiving: every WAL segment is copied to the archive once complete, or after
+    `pg_archive_timeout_s` with writes in it (the recovery point objective); never over an archived one."""
+    if not s.pg_archive:
+        return []
+    folder = archive_dir(s)
+    folder.mkdir(parents=True, exist_ok=True)
+    if _as_root():
+        for path in (folder.parent, folder):
+            shutil.chown(path, SERVER_USER, SERVER_USER)
+    return ["-c", "archive_mode=on", "-c", f"archive_timeout={s.pg_archive_timeout_s}",
+            "-c", f"archive_command=test ! -f '{folder}/%f' && cp '%p' '{folder}/%f'"]
+
+
+def own_data(folder: Path, recursive: bool = True) -> None:
+    """Give `folder` (and, recursively, what it holds) to the server's user, readable by it alone."""
+    if _as_root():
+        for path in [folder, *(folder.rglob("*") if recursive else [])]:
+            shutil.chown(path, SERVER_USER, SERVER_USER)
+    folder.chmod(0o700)
+
+
+def run_as_server(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run one of PostgreSQL's tools as the server's user (root may not)."""
+    return _run_as_server(cmd, **kw)
+
+
 def _pid_file(s: StackSettings) -> Path:
     return data_dir(s) / "postmaster.pid"
 
@@ -113,7 +149,7 @@ def start(s: StackSettings) -> None:
         _init(s, bin_dir, data)
         log = s.logs / "postgres.log"
         s.logs.mkdir(parents=True, exist_ok=True)
-        cmd = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(s.pg_port)]
+        cmd = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(s.pg_port), *_archiving(s)]
         if _as_root():
             cmd = ["runuser", "-u", SERVER_USER, "--", *cmd]
         spawn(cmd, log, s.dir / "postgres-launcher.pid")
@@ -125,6 +161,14 @@ def start(s: StackSettings) -> None:
 def _psql(s: StackSettings, data: Path, sql: str, db: str = "postgres") -> subprocess.CompletedProcess:
     return _run_as_server([str(find_bin(s) / "psql"), "-h", str(data), "-p", str(s.pg_port),
                            "-U", SERVER_USER, "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+
+
+def superuser_sql(s: StackSettings, sql: str) -> str:
+    """Run `sql` as the server's superuser over its socket; its output, or StackError."""
+    result = _psql(s, data_dir(s), sql)
+    if result.returncode != 0:
+        raise StackError(f"{sql}: {result.stderr.strip()}")
+    return result.stdout.strip()
 
 
 def _accepts(s: StackSettings, data: Path) -> bool:

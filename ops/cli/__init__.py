@@ -9,6 +9,7 @@ takes `--json` for scripts.
 import typer
 
 from deploy.stack.cli import app as stack_app
+from ops.positions import app as positions_app
 from ops.reconcile import main as reconcile_main
 
 from . import credit_notes, deadletters, directory, invoices, keys, money, ratecards
@@ -48,6 +49,8 @@ EXAMPLES = """**Tasks** (each command has `--help`; `--json` for scripts; docs/o
 * `billing portal link --client bobCL` (a short-lived sign-in link)
 
 * `billing reconcile`
+
+* `billing positions show` · `billing positions rewind` (after a restore, services stopped)
 """
 
 app = typer.Typer(
@@ -67,6 +70,7 @@ app.add_typer(invoices.app, name="invoices")
 app.add_typer(deadletters.app, name="deadletters")
 app.add_typer(keys.app, name="keys")
 app.add_typer(keys.portal_app, name="portal")
+app.add_typer(positions_app, name="positions")
 app.command("reconcile", help="Check the invariants of money on the live system; exit 1 naming what is "
             "wrong.")(reconcile_main)
 

@@ -11,6 +11,7 @@ from faststream.asgi import AsgiFastStream
 from shared.contracts import BalanceEvent, BalanceMoved, LedgerClosedEvent, LedgerEntry
 from shared.service import Runtime, build_service
 from shared.settings import BalanceSettings
+from shared.stored_positions import wait_until_read
 from shared.topics import BALANCE_EVENTS, BALANCE_MOVES, LEDGER_CLOSED, LEDGER_ENTRIES
 
 from . import handlers, service
@@ -35,8 +36,12 @@ def create_app(settings: BalanceSettings | None = None) -> AsgiFastStream:
         if await service.retry_held_payments(uow, datetime.now(UTC), settings.hold_s, runtime.dead_letters.send):
             await relay.drain()
 
+    async def read_up_to(barrier: dict[str, dict[int, int]] | None) -> None:
+        await wait_until_read(runtime.positions, settings.group_id, barrier, stopping=runtime.stopping)
+
     app = build_service(runtime, handlers.inputs(uow, relay.drain, settings.hold_s, retry_held,
-                                                 log_usage=settings.log_usage), "Balance", __doc__ or "")
+                                                 log_usage=settings.log_usage, read_up_to=read_up_to),
+                        "Balance", __doc__ or "")
 
     runtime.every("held payments", settings.sweep_interval_s, retry_held)
     return app

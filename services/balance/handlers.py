@@ -17,12 +17,14 @@ log = get_logger("balance", service="balance")
 
 def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
            retry_held: Callable[[], Awaitable[None]],
-           clock: Callable[[], datetime] = lambda: datetime.now(UTC), log_usage: bool = False) -> list[Input]:
+           clock: Callable[[], datetime] = lambda: datetime.now(UTC), log_usage: bool = False,
+           read_up_to: Callable[[dict[str, dict[int, int]] | None], Awaitable[None]] | None = None) -> list[Input]:
     """`flush` publishes the outbox; it runs before a batch's offsets are committed, so a committed
     offset also means its events are out (the month-close barrier counts on it). `retry_held` applies
     the payments held for want of a balance, and publishes what they caused. With `log_usage`, the
     debits are logged per balance once their transaction committed (a redelivered one again: it
-    debited once)."""
+    debited once). `read_up_to` waits until this ledger has read as far as a close's barrier (after a
+    restore it can read the close before the usage it closes)."""
 
     async def usage(accepted: list[Accepted]) -> list[Rejected]:
         refused = await service.apply_usage(uow, accepted, clock())
@@ -51,6 +53,8 @@ def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], hold_s: float,
 
     async def close(accepted: list[Accepted]) -> list[Rejected]:
         for a in accepted:
+            if read_up_to is not None:
+                await read_up_to(a.message.barrier)
             await service.close_ledger(uow, a.message)
         await flush()
         return []

@@ -14,7 +14,7 @@ from shared.service import Runtime, build_service
 from shared.settings import InvoicingSettings
 from shared.topics import BALANCE_CREDITS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSE
 
-from . import credits, handlers, issue_documents, service
+from . import credits, handlers, issue_documents, recovery, service
 from .adapters.postgres import unit_of_work
 from .adapters.renderer import ProcessRenderer
 from .documents.seller import SellerIncomplete, from_settings
@@ -34,9 +34,18 @@ def create_app(settings: InvoicingSettings | None = None) -> AsgiFastStream:
         (INVOICE_DOCUMENTS, InvoiceDocument, "Every stored document of an invoice (PDF/A-3, CII, XRechnung), "
          "keyed by invoice id, for those that serve them."),
         (BALANCE_CREDITS, BalanceCredit, "Credit notes settled to a prepaid balance, for the ledger to book."),
-    ])
+    ], track=[INVOICES])
     app = build_service(runtime, handlers.inputs(uow, offsets, relay.drain, settings.hold_s), "Invoicing",
                         __doc__ or "")
+
+    async def learn_what_was_published() -> None:
+        published = KafkaPositions(settings.kafka, "billing-invoicing-recovery")
+        try:
+            await recovery.recover(uow, published, [INVOICES.name])  # type: ignore[arg-type]
+        finally:
+            await published.close()
+
+    runtime.before_consuming(learn_what_was_published)
 
     async def closer() -> None:
         now = datetime.now(UTC)

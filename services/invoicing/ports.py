@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from aiokafka import ConsumerRecord, TopicPartition
+
 from shared.contracts import BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice, PartnerUpserted
 from shared.outbox import OutboxRecord
 
@@ -154,3 +156,47 @@ class Offsets(Protocol):
     async def end_offsets(self, topic: str) -> dict[int, int]: ...
 
     async def committed(self, group_id: str, topic: str) -> dict[int, int]: ...
+
+
+class PublishedLog(Protocol):
+    """The topics this service publishes its numbered documents on, read back (after a restore)."""
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        """Partition → where `topic` ends now."""
+
+    async def read(self, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> list[ConsumerRecord]:
+        """The records from `start` up to `end` (excluded), per partition in order (value and headers)."""
+
+
+class Recovering(Protocol):
+    """What recovery needs from the store, in the transaction that adopts what was published."""
+
+    async def hold_recovery_lock(self) -> None:
+        """Serialise recovery between instances starting together."""
+
+    async def origin(self) -> str:
+        """This database's origin: the header of what its relay published."""
+
+    async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]: ...
+
+    async def advance_reach(self, positions: dict[TopicPartition, int], only_new: bool = False) -> None: ...
+
+    async def invoice_number(self, invoice_id: str) -> str | None: ...
+
+    async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
+        """Record an invoice as published (its number, its content byte for byte, what it billed); the
+        outbox is not involved: it is out already."""
+
+    async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
+        """The sequence of `prefix` and `year` continues after `n` at least."""
+
+    async def invoice(self, invoice_id: str) -> Invoice | None: ...
+
+    async def record_credits(self, credit_note_id: str, invoice: Invoice,
+                             credits: Sequence[tuple[int, Decimal]]) -> None: ...
+
+    async def emit(self, records: Sequence[OutboxRecord]) -> None: ...
+
+
+class RecoveryUnitOfWork(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[Recovering]: ...

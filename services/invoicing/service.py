@@ -199,7 +199,11 @@ async def advance_closes(uow: UnitOfWork, offsets: Offsets, ingest_group: str, b
                                          (DIRECTORY.name, close.directory_offsets),
                                          (BALANCE_CREDITS.name, close.credit_offsets)):
                     return
-                command = LedgerClose(type="ledger.close", close_id=close.command_id, month=close.month)
+                command = LedgerClose(type="ledger.close", close_id=close.command_id, month=close.month,
+                                      barrier={USAGE_PRICED.name: close.priced_offsets or {},
+                                               PAYMENTS.name: close.payment_offsets,
+                                               DIRECTORY.name: close.directory_offsets,
+                                               BALANCE_CREDITS.name: close.credit_offsets or {}})
                 await store.emit([OutboxRecord(LEDGER_CLOSE.name, close.month.encode(), encode(command))])
                 await store.update_close(close.month, "ledger")
             return  # one month at a time, in order

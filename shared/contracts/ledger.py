@@ -4,7 +4,9 @@
   accepted (refused ones went to the payments DLQ), for prepayment invoices.
 - `billing.internal.ledger-close.v1`: invoicing asks the ledger to close a
   booking month, once every status published before the close has been
-  debited (the barrier is invoicing's).
+  debited (the barrier is invoicing's). The command carries the barrier's
+  offsets, so that a ledger that reads it again after its database was
+  restored closes only once it has replayed as far.
 - `billing.internal.ledger-closed.v1`: the ledger's answer: one
   `balance.closing` per balance with what was booked to the month, then one
   `ledger.closed` that says how many there were. One partition keeps them in
@@ -48,6 +50,10 @@ class LedgerClose(ContractModel):
     type: Literal["ledger.close"] = Field(description="The command.")
     close_id: Id = Field(description="The month close this serves; the answer carries it back.")
     month: Month = Field(description="The month to close.")
+    barrier: dict[str, dict[int, NonNegativeInt]] | None = Field(
+        None, description="Topic → partition → offset the ledger has read up to (its stored positions) before it "
+        "closes: the priced usage, payments, directory and balance credits as invoicing's barrier saw them. "
+        "Absent on commands from before it existed.")
 
 
 class UsageLine(ContractModel):

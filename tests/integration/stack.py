@@ -41,6 +41,7 @@ def test_stack_settings() -> StackSettings:
         kafka_port=int(os.environ.get("BILLING_TEST_KAFKA_PORT", 19092)),
         kafka_controller_port=int(os.environ.get("BILLING_TEST_KAFKA_CONTROLLER_PORT", 19093)),
         pg_port=int(os.environ.get("BILLING_TEST_PG_PORT", 55433)),
+        pg_archive=False,  # a test stack is never restored: no WAL archive to fill its disk
     )
 
 

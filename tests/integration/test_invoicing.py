@@ -7,6 +7,7 @@ import json
 from ops.reconcile import reconcile
 from shared.months import next_month
 from shared.contracts import Invoice
+from shared.settings import KafkaSettings
 from shared.topics import COMMANDS, DIRECTORY, INVOICES, MESSAGE_STATUS, PAYMENTS, RATECARDS
 from tests.builders import DE_NUMBER, EUR_CARD, USD_CARD, channel, client, partner, pricing, status
 
@@ -89,7 +90,7 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
         await asyncio.sleep(3)
         again = await read_to_end(stack.bootstrap, INVOICES.name,
                                   lambda r: json.loads(r.value)["partner_id"] in (p1, p2))
-        checks = await reconcile(stack.db, settle_s=60)
+        checks = await reconcile(stack.db, settle_s=60, kafka=KafkaSettings(bootstrap_servers=stack.bootstrap))
     finally:
         codes = [service.terminate() for service in services]
     assert codes == [0, 0, 0]

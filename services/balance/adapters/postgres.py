@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from shared import stored_positions
 from shared.contracts import (Account, BalanceClosing, ChannelAdded, ChannelCancelled, PartnerUpserted,
                               PaymentLine, TopupRequest, UsageLine)
 from shared.money import plain
@@ -241,7 +242,7 @@ def unit_of_work(pool: Callable[[], asyncpg.Pool]):
 
     @asynccontextmanager
     async def transaction() -> AsyncIterator[PostgresBalanceStore]:
-        async with pool().acquire() as conn, conn.transaction():
+        async with stored_positions.transaction(pool()) as conn:  # with the batch's positions, if any
             yield PostgresBalanceStore(conn)
 
     return transaction

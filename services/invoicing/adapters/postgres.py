@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+from aiokafka import TopicPartition
 
+from shared import published_positions, stored_positions
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, encode)
 from shared.months import next_month
@@ -247,10 +249,49 @@ class PostgresInvoiceStore:
         return {r["owner_id"]: BalanceClosing.model_validate_json(r["closing"]) for r in rows}
 
 
+    # -- recovery after a restore (services/invoicing/recovery.py) ----------------------------
+
+    async def hold_recovery_lock(self) -> None:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('invoicing.recovery'))")
+
+    async def origin(self) -> str:
+        return await published_positions.origin(self.conn)
+
+    async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        return await published_positions.recorded(self.conn, topics)
+
+    async def advance_reach(self, positions: dict[TopicPartition, int], only_new: bool = False) -> None:
+        await published_positions.advance(self.conn, positions, only_new)
+
+    async def invoice_number(self, invoice_id: str) -> str | None:
+        return await self.conn.fetchval("SELECT number FROM invoices WHERE invoice_id = $1", invoice_id)
+
+    async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
+        # Its documents are made again: they are deterministic given the invoice (documents/pdf.py).
+        await self.conn.execute(
+            "WITH issued AS (INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING invoice_id) "
+            "INSERT INTO documents_pending (invoice_id) SELECT invoice_id FROM issued",
+            invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
+            invoice.period, invoice.issued_at, value.decode())
+        if billed:
+            await self.conn.execute(
+                "INSERT INTO billed SELECT *, $4::uuid FROM unnest($1::text[], $2::text[], $3::text[]) "
+                "ON CONFLICT DO NOTHING",
+                [i for i, _, _ in billed], [s for _, s, _ in billed], [m for _, _, m in billed], invoice.invoice_id)
+
+    async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
+        table = SEQUENCES.get(prefix)
+        if table is None:
+            raise ValueError(f"no number sequence for the prefix {prefix}")
+        await self.conn.execute(
+            f"INSERT INTO {table} VALUES ($1, $2) ON CONFLICT (year) "
+            f"DO UPDATE SET last = greatest({table}.last, excluded.last)", year, n)
+
+
 def unit_of_work(pool: Callable[[], asyncpg.Pool]):
     @asynccontextmanager
     async def transaction() -> AsyncIterator[PostgresInvoiceStore]:
-        async with pool().acquire() as conn, conn.transaction():
+        async with stored_positions.transaction(pool()) as conn:  # with the batch's positions, if any
             yield PostgresInvoiceStore(conn)
 
     return transaction

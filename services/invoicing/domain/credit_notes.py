@@ -108,8 +108,28 @@ def compose_credit_note(invoice: Invoice, command: InvoiceCredit, credits: Credi
                    reason=command.reason, settle=command.settle)
 
 
+_AMOUNTS = {"quantity", "unit_price", "amount"}
+
+
 def _credited(line: InvoiceLine, amount: Decimal) -> InvoiceLine:
     return line.model_copy(update={"quantity": Decimal("1"), "unit_price": amount, "amount": amount})
+
+
+def credits_of(note: Invoice, invoice: Invoice) -> Credits:
+    """What a credit note credited per line of the invoice it corrects, read back from the note alone
+    (recovery after a restore): its lines repeat the corrected lines, in their order, at the amounts
+    credited. ValueError when a line of the note is not on the invoice."""
+    credits: Credits = []
+    start = 0
+    for i, line in enumerate(note.lines):
+        same = line.model_dump(exclude=_AMOUNTS)
+        n = next((n for n in range(start, len(invoice.lines))
+                  if invoice.lines[n].model_dump(exclude=_AMOUNTS) == same), None)
+        if n is None:
+            raise ValueError(f"{note.number} line {i} ({line.description}) is not a line of {invoice.number}")
+        credits.append((n, line.amount))
+        start = n + 1
+    return credits
 
 
 def balance_credit(note: Invoice, invoice: Invoice) -> BalanceCredit:

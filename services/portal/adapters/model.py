@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import stored_positions
 from shared.contracts import (BalanceEvent, BalanceMoved, ChannelAdded, ChannelCancelled, ClientUpserted,
                               DeadLetter, Invoice, InvoiceDocument, LedgerEntry, PartnerUpserted,
                               ReconciliationRan, TopupRequested, UsageDay)
@@ -221,7 +222,7 @@ def client_of(invoice: Invoice) -> str | None:
 def unit_of_work(pool: Callable[[], asyncpg.Pool]):
     @asynccontextmanager
     async def transaction() -> AsyncIterator[PostgresModelStore]:
-        async with pool().acquire() as conn, conn.transaction():
+        async with stored_positions.transaction(pool()) as conn:  # with the batch's positions, if any
             yield PostgresModelStore(conn)
 
     return transaction

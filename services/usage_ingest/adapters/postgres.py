@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import stored_positions
 from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage,
                               RateCard, encode)
 from shared.outbox import OutboxRecord, enqueue
@@ -244,7 +245,7 @@ def unit_of_work(pool: Callable[[], asyncpg.Pool], cache: RateBookCache):
 
     @asynccontextmanager
     async def transaction() -> AsyncIterator[PostgresUsageStore]:
-        async with pool().acquire() as conn, conn.transaction():
+        async with stored_positions.transaction(pool()) as conn:  # with the batch's positions, if any
             yield PostgresUsageStore(conn, cache)
 
     return transaction

@@ -4,6 +4,7 @@ are not the ones the other integration tests share. `pytest -m faults` runs the 
 
 import asyncio
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ def fault_stack_settings() -> StackSettings:
         kafka_port=int(env("BILLING_FAULT_KAFKA_PORT", 19292)),
         kafka_controller_port=int(env("BILLING_FAULT_KAFKA_CONTROLLER_PORT", 19293)),
         pg_port=int(env("BILLING_FAULT_PG_PORT", 55440)),
+        pg_archive=False,  # the restore cases have a server of their own (restore.py)
     )
 
 
@@ -75,4 +77,85 @@ def fault_stack() -> Iterator[FaultStack]:
 async def faulty(fault_stack: FaultStack, unique: str):
     """A database of this case's own on the fault stack (closed months are global to a database)."""
     async with database_of_its_own(fault_stack.endpoints, f"f_{unique}") as endpoints:
+        yield endpoints
+
+
+@dataclass(frozen=True)
+class RestoreStack:
+    """A PostgreSQL server of its own, archiving its WAL, next to the fault stack's broker: the restore cases
+    destroy it and bring it back from its backups."""
+
+    settings: StackSettings
+    endpoints: Endpoints
+
+
+def restore_stack_settings() -> StackSettings:
+    env, fault = os.environ.get, fault_stack_settings()
+    return StackSettings(dir=env("BILLING_FAULT_RESTORE_STACK_DIR", PROJECT_ROOT / ".stack" / "faults-restore"),
+                         kafka_port=fault.kafka_port, kafka_controller_port=fault.kafka_controller_port,
+                         pg_port=int(env("BILLING_FAULT_RESTORE_PG_PORT", 55450)), pg_archive_timeout_s=5)
+
+
+@pytest.fixture(scope="session")
+def restore_stack(fault_stack: FaultStack) -> Iterator[RestoreStack]:
+    s = restore_stack_settings()
+    postgres.stop(s)
+    for folder in {s.dir, postgres.data_dir(s).parent}:  # a fresh server: no backup, no archive from before
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        postgres.start(s)
+        yield RestoreStack(s, Endpoints(fault_stack.endpoints.bootstrap, DatabaseSettings(
+            host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user, password=s.pg_password)))
+    finally:
+        postgres.stop(s)
+
+
+@pytest.fixture
+async def restorable(restore_stack: RestoreStack, unique: str):
+    """A database of this case's own on the server the restore cases destroy."""
+    async with database_of_its_own(restore_stack.endpoints, f"r_{unique}") as endpoints:
+        yield endpoints
+
+
+def cluster_settings() -> StackSettings:
+    """Three KRaft nodes of their own (node n on the base ports + 2(n-1)); databases on the fault stack."""
+    env = os.environ.get
+    return StackSettings(dir=env("BILLING_FAULT_CLUSTER_STACK_DIR", PROJECT_ROOT / ".stack" / "faults-cluster"),
+                         kafka_port=int(env("BILLING_FAULT_CLUSTER_KAFKA_PORT", 19400)),
+                         kafka_controller_port=int(env("BILLING_FAULT_CLUSTER_KAFKA_CONTROLLER_PORT", 19401)),
+                         kafka_brokers=3, kafka_heap="512m", pg_archive=False)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    settings: StackSettings
+    bootstrap: str
+
+    def kill(self, node: int) -> None:
+        kafka.kill_node(self.settings, node)
+
+    def stop(self, node: int) -> None:
+        kafka.stop_node(self.settings, node)
+
+    def start(self, node: int) -> None:
+        kafka.start_node(self.settings, node)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    s = cluster_settings()
+    try:
+        kafka.start(s)
+        asyncio.run(ensure_topics(s.kafka_bootstrap, replication=3))
+        yield Cluster(s, s.kafka_bootstrap)
+    finally:
+        kafka.stop(s)
+
+
+@pytest.fixture
+async def on_cluster(cluster: Cluster, fault_stack: FaultStack, unique: str):
+    """A database of this case's own on the fault stack, and the three-node cluster, every node up."""
+    for node in kafka.nodes(cluster.settings):
+        await asyncio.to_thread(cluster.start, node.n)
+    async with database_of_its_own(Endpoints(cluster.bootstrap, fault_stack.endpoints.db), f"c_{unique}") as endpoints:
         yield endpoints

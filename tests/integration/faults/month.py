@@ -124,6 +124,19 @@ async def _messages_in(stack, fm: FaultMonth, where_id: str) -> int:
 CHARGED_MESSAGES = sum(count for count, _ in CHARGED.values())
 
 
+async def some_debited(stack, fm: FaultMonth) -> bool:
+    """Balance has debited part of the month, not all of it."""
+    return 0 < await debits_so_far(stack, fm) < CHARGED_MESSAGES
+
+
+def more_debited_than(stack, fm: FaultMonth, before: int):
+    """A check: balance has debited more than `before` (or everything)."""
+    async def check() -> bool:
+        now = await debits_so_far(stack, fm)
+        return now > before or now == CHARGED_MESSAGES
+    return check
+
+
 async def flow(stack, fm: FaultMonth, chunks: int = 12, pause_s: float = 0.25,
                statuses: list[Record] | None = None, payments: list[Record] | None = None) -> None:
     """Publish the payments, then the statuses, a chunk at a time: traffic that is still arriving while

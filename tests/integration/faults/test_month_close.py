@@ -18,13 +18,18 @@ async def test_a_close_requested_before_its_statuses_are_consumed_waits_for_them
     await publish_setup(stack, fm)
     await publish_traffic(stack, fm)
     await request_close(stack, fm)
-    # Ready is not yet consuming: on a busy machine the group can take seconds to hand out the commands.
-    await until(lambda: _recorded(stack, fm.month), "invoicing has recorded the close")
+    # Invoicing has the close once its consumer of commands is assigned: a service's inputs join its group
+    # one after the other (a rebalance each), so that can take some seconds after it is ready.
+    await until(lambda: _close_recorded(stack, fm.month), "invoicing has the close", timeout_s=60)
     await asyncio.sleep(4)
     assert await _close_state(stack, fm.month) == "barrier", "the close waits for the statuses before it"
     running.append(service(stack, unique, "usage_ingest", tmp_path).start())
     await assert_exact_outcome(stack, fm)
     assert [s.terminate() for s in running] == [0, 0, 0]
+
+
+async def _close_recorded(stack, month: str) -> bool:
+    return await _close_state(stack, month) is not None
 
 
 async def _close_state(stack, month: str) -> str | None:
@@ -33,7 +38,3 @@ async def _close_state(stack, month: str) -> str | None:
         return await conn.fetchval("SELECT state FROM invoicing.closes WHERE month = $1", month)
     finally:
         await conn.close()
-
-
-async def _recorded(stack, month: str) -> bool:
-    return await _close_state(stack, month) is not None

@@ -3,7 +3,7 @@
 import asyncio
 
 from ..pipeline import connect
-from .month import CHARGED_MESSAGES, debits_so_far, flow, month_under_way, request_close, until
+from .month import debits_so_far, flow, month_under_way, more_debited_than, request_close, some_debited, until
 from .outcome import assert_exact_outcome
 
 
@@ -15,7 +15,7 @@ async def test_the_kafka_broker_stopped_and_restarted_mid_month_loses_and_double
     fm, services = await month_under_way(stack, unique, tmp_path)
     half = len(fm.statuses) // 2
     await flow(stack, fm, chunks=4, pause_s=0.05, statuses=fm.statuses[:half])
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     await asyncio.to_thread(fault_stack.stop_kafka)
     try:
         await asyncio.sleep(5)
@@ -36,14 +36,14 @@ async def test_postgresql_restarted_and_its_connections_cut_mid_month_loses_and_
     stack = faulty
     fm, services = await month_under_way(stack, unique, tmp_path)
     traffic = asyncio.create_task(flow(stack, fm, chunks=16, pause_s=0.3))
-    await until(lambda: _some_debited(stack, fm), "balance has debited part of the month")
+    await until(lambda: some_debited(stack, fm), "balance has debited part of the month")
     await asyncio.to_thread(fault_stack.stop_postgres)
     try:
         await asyncio.sleep(3)
     finally:
         await asyncio.to_thread(fault_stack.start_postgres)
     before = await debits_so_far(stack, fm)
-    await until(_more_debited_than(stack, fm, before), "balance debits again after the restart")
+    await until(more_debited_than(stack, fm, before), "balance debits again after the restart")
     await _cut_service_connections(stack)
     await traffic
     await request_close(stack, fm)
@@ -52,16 +52,6 @@ async def test_postgresql_restarted_and_its_connections_cut_mid_month_loses_and_
     assert all(s.alive for s in services), "no service gave up while the database was away"
     assert [s.terminate() for s in services] == [0, 0, 0]
 
-
-async def _some_debited(stack, fm) -> bool:
-    return 0 < await debits_so_far(stack, fm) < CHARGED_MESSAGES
-
-
-def _more_debited_than(stack, fm, before: int):
-    async def check() -> bool:
-        now = await debits_so_far(stack, fm)
-        return now > before or now == CHARGED_MESSAGES
-    return check
 
 
 async def _cut_service_connections(stack) -> None:

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from aiokafka import TopicPartition
 
 from shared.contracts import (BalanceClosing, ChannelAdded, ChannelCancelled, ClientUpserted, Invoice,
                               PartnerUpserted, decode, encode)
@@ -65,7 +66,7 @@ _CLOSE_STATES = ("barrier", "debits", "ledger", "documents", "done")
 _BILLED_ITEMS = ("license", "plan")
 _STATE = ("partners", "clients", "channels", "billed_rows", "invoice_numbers", "invoices", "closes_rows",
           "ledger_closings", "outbox", "addresses", "documents", "pending", "credit_note_numbers", "credit_lines",
-          "line_credits", "held")
+          "line_credits", "held", "reach", "published_values")
 
 
 class FakeInvoiceStore(FakeStore):
@@ -93,6 +94,8 @@ class FakeInvoiceStore(FakeStore):
         self.line_credits: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}  # (invoice, line) → invoiced, credited
         self.held: dict[tuple[str, int, int], HeldCredit] = {}
         self.published: list[OutboxRecord] = []  # what the relay took (not transactional: not in STATE)
+        self.reach: dict[TopicPartition, int] = {}  # published_positions
+        self.published_values: dict[str, bytes] = {}  # invoice id → the value recorded by record_published
 
     # -- directory ---------------------------------------------------------------------------
 
@@ -322,6 +325,47 @@ class FakeInvoiceStore(FakeStore):
         self._call("closings")
         return {owner: BalanceClosing.model_validate_json(text)
                 for (m, owner), text in self.ledger_closings.items() if m == month}
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def hold_recovery_lock(self) -> None:
+        self._call("hold_recovery_lock")
+
+    async def origin(self) -> str:
+        return "this-database"
+
+    async def published_reach(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        self._call("published_reach")
+        return {tp: o for tp, o in self.reach.items() if tp.topic in topics}
+
+    async def advance_reach(self, positions: dict[TopicPartition, int], only_new: bool = False) -> None:
+        self._call("advance_reach")
+        for tp, o in positions.items():  # ON CONFLICT DO NOTHING, or DO UPDATE greatest(...)
+            self.reach[tp] = self.reach.get(tp, o) if only_new else max(self.reach.get(tp, o), o)
+
+    async def invoice_number(self, invoice_id: str) -> str | None:
+        self._call("invoice_number")
+        known = self.invoices.get(invoice_id)
+        return known.number if known else None
+
+    async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
+        self._call("record_published")
+        if invoice.invoice_id in self.invoices:
+            raise StoreFailure(f"invoices primary key violated: {invoice.invoice_id}")
+        if invoice.number in {i.number for i in self.invoices.values()}:
+            raise StoreFailure(f"invoices.number unique violated: {invoice.number}")
+        self.invoices[invoice.invoice_id] = invoice
+        self.published_values[invoice.invoice_id] = value
+        self.pending[invoice.invoice_id] = None  # its documents are made again (they are deterministic)
+        for item in billed:  # ON CONFLICT DO NOTHING
+            self.billed_rows.setdefault(tuple(item), invoice.invoice_id)
+
+    async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
+        self._call("raise_sequence")
+        sequences = {"INV": self.invoice_numbers, "CN": self.credit_note_numbers}
+        if prefix not in sequences:
+            raise ValueError(f"no number sequence for the prefix {prefix}")
+        sequences[prefix][year] = max(sequences[prefix].get(year, 0), n)
 
     # -- reading helpers for tests -----------------------------------------------------------
 

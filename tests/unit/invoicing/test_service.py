@@ -18,7 +18,7 @@ from services.invoicing import credits, issue_documents, service
 from services.invoicing.domain.documents import invoice_id
 from shared.contracts import Invoice, LedgerClose, decode
 from shared.dead_letters import Accepted
-from shared.topics import DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
+from shared.topics import BALANCE_CREDITS, DIRECTORY, LEDGER_CLOSE, MESSAGE_STATUS, PAYMENTS, RATECARDS, USAGE_PRICED
 from tests.builders import channel, client, partner
 
 from .fakes import FakeInvoiceStore, FakeOffsets, FakeUnitOfWork, Feed, StoreFailure, fake_renderer
@@ -910,14 +910,16 @@ async def test_past_the_statuses_the_close_waits_for_the_balance_group_on_priced
 
 
 async def test_past_the_barrier_the_close_asks_the_ledger_once_and_waits_for_its_answer(acme):
-    """One ledger.close keyed by the month with the command's id; advancing again asks nothing more and
-    issues nothing."""
+    """One ledger.close keyed by the month with the command's id and the barrier's offsets (for a ledger that
+    reads it again after a restore); advancing again asks nothing more and issues nothing."""
     await acme.command("2026-03", "ops-close-march")
     acme.catch_up()
     await acme.advance()
     await acme.advance()
     await acme.advance()
-    assert acme.ledger_closes() == [LedgerClose(type="ledger.close", close_id="ops-close-march", month="2026-03")]
+    barrier = {USAGE_PRICED.name: {0: 7}, PAYMENTS.name: {0: 3}, DIRECTORY.name: {}, BALANCE_CREDITS.name: {}}
+    assert acme.ledger_closes() == [LedgerClose(type="ledger.close", close_id="ops-close-march", month="2026-03",
+                                                barrier=barrier)]
     assert [r.key for r in acme.store.outbox if r.topic == LEDGER_CLOSE.name] == [b"2026-03"]
     assert acme.state("2026-03") == "ledger" and acme.issued() == []
 

@@ -36,3 +36,13 @@ def test_secrets_never_appear_in_repr_or_dumps(monkeypatch):
         assert secret not in shown
     assert s.db.password.get_secret_value() == "hunter2-db"
     assert "hunter2-db" in s.db.dsn()
+
+
+def test_a_cluster_is_bootstrapped_from_each_of_its_brokers():
+    """BILLING_KAFKA_BOOTSTRAP_SERVERS lists the brokers; FastStream would take the whole string for one host."""
+    from shared.kafka import bootstrap_list, client_options
+    from shared.settings import KafkaSettings
+
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:9092, 127.0.0.1:9094,127.0.0.1:9096")
+    assert bootstrap_list(settings) == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]
+    assert client_options(settings)["bootstrap_servers"] == bootstrap_list(settings)

@@ -93,3 +93,44 @@ def test_a_secured_broker_gets_scram_logins_tls_and_acls_and_a_plain_one_nothing
     assert env["BILLING_KAFKA_SASL_USERNAME"] == "balance"
     assert env["BILLING_KAFKA_SASL_PASSWORD"] == security.password(s, "balance") != security.password(s, "admin")
     assert (s.dir / "kafka" / "secrets" / "balance").stat().st_mode & 0o077 == 0, "owner only"
+
+
+def test_three_nodes_form_a_static_quorum_with_three_copies_and_two_in_sync(tmp_path):
+    """`--brokers 3`: node n on the base ports + 2(n-1), every node a voter, acks=all survives one loss."""
+    s = settings(tmp_path, kafka_port=29092, kafka_controller_port=29093, kafka_brokers=3)
+    assert [(n.n, n.port, n.controller_port) for n in kafka.nodes(s)] == [(1, 29092, 29093), (2, 29094, 29095),
+                                                                            (3, 29096, 29097)]
+    assert s.kafka_bootstrap == "127.0.0.1:29092,127.0.0.1:29094,127.0.0.1:29096"
+    text = kafka._write_config(s, kafka.nodes(s)[1]).read_text()
+    assert "node.id=2" in text and "listeners=PLAINTEXT://127.0.0.1:29094,CONTROLLER://127.0.0.1:29095" in text
+    assert "controller.quorum.voters=1@127.0.0.1:29093,2@127.0.0.1:29095,3@127.0.0.1:29097" in text
+    for line in ("default.replication.factor=3", "min.insync.replicas=2", "offsets.topic.replication.factor=3",
+                 "unclean.leader.election.enable=false"):
+        assert line in text
+    assert f"log.dirs={s.dir / 'kafka-2' / 'data'}" in text
+
+
+def test_a_stack_formatted_for_one_node_refuses_to_start_with_three(tmp_path):
+    """The quorum is in the metadata: the message says how the stack was formatted and what to do."""
+    one = settings(tmp_path)
+    (one.dir / "kafka" / "data").mkdir(parents=True)
+    (one.dir / "kafka" / "data" / "meta.properties").write_text("")
+    assert kafka.formatted_brokers(one) == 1
+    with pytest.raises(StackError, match="formatted for 1 broker.*--brokers 1"):
+        kafka._check_layout(settings(tmp_path, kafka_brokers=3))
+
+
+def test_topics_read_from_their_start_are_kept_for_ever_and_the_high_volume_ones_for_the_restore_window():
+    """A database restored from the oldest kept backup replays from its stored positions: those records
+    must still be there."""
+    from datetime import timedelta
+
+    from deploy.stack.topics import restore_window, retention_ms
+
+    window = restore_window(timedelta(days=1), 7, timedelta(days=3))
+    assert window == timedelta(days=10)
+    retention = retention_ms(window)
+    assert retention["wa.message-status.v1"] == retention["billing.internal.usage-priced.v1"] == str(864_000_000)
+    assert {retention[t] for t in ("billing.directory.v1", "billing.ratecards.v1", "billing.payments.v1",
+                                   "billing.commands.v1", "billing.invoices.v1",
+                                   "billing.internal.ledger-closed.v1")} == {"-1"}
