@@ -54,8 +54,15 @@ class Run:
 
 
 def bench_stack() -> StackSettings:
-    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=29092, kafka_controller_port=29093,
-                         pg_port=55434)
+    """The bench's own stack; `BILLING_BENCH_KAFKA_PORT`, `…_KAFKA_CONTROLLER_PORT` and `…_PG_PORT` move it
+    off its default ports, so that benchmarks of two checkouts on one machine do not collide."""
+    return StackSettings(dir=PROJECT_ROOT / ".stack" / "bench", kafka_port=_port("KAFKA_PORT", 29092),
+                         kafka_controller_port=_port("KAFKA_CONTROLLER_PORT", 29093),
+                         pg_port=_port("PG_PORT", 55434))
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"BILLING_BENCH_{name}") or default)
 
 
 def env_for(s: StackSettings, prefix: str) -> dict[str, str]:
