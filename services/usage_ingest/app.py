@@ -16,6 +16,7 @@ from shared.topics import USAGE_PRICED
 from . import handlers, service
 from .adapters.late_dead_letters import LateDeadLetters
 from .adapters.postgres import RateBookCache, unit_of_work
+from .domain.participants import ParticipantKeys
 
 NAME = "usage-ingest"
 
@@ -28,7 +29,8 @@ def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
     relay = runtime.outbox([(USAGE_PRICED, PricedUsage,
                              "One record per charged message, keyed by the balance it debits.")])
 
-    app = build_service(runtime, handlers.inputs(uow, relay.drain), "Usage ingest", __doc__ or "")
+    keys = ParticipantKeys(settings.participant_key.get_secret_value().encode())
+    app = build_service(runtime, handlers.inputs(uow, relay.drain, keys), "Usage ingest", __doc__ or "")
 
     assert runtime.dead_letters is not None
     late = LateDeadLetters(lambda: runtime.pool, runtime.dead_letters, settings.kafka)

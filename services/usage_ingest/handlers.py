@@ -8,15 +8,17 @@ from shared.dead_letters import Accepted, Rejected
 from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
 
 from . import service
+from .domain.participants import ParticipantKeys
 from .ports import UnitOfWork
 
 
-def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]],
+def inputs(uow: UnitOfWork, flush: Callable[[], Awaitable[None]], keys: ParticipantKeys,
            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Input]:
-    """`flush` publishes the outbox; it runs before a batch's offsets are committed."""
+    """`flush` publishes the outbox; it runs before a batch's offsets are committed. `keys` names the
+    participants of group messages."""
 
     async def statuses(accepted: list[Accepted]) -> list[Rejected]:
-        refused = await service.ingest_statuses(uow, accepted, clock())
+        refused = await service.ingest_statuses(uow, accepted, clock(), keys)
         await flush()
         return refused
 

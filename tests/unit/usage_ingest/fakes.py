@@ -8,7 +8,7 @@ dicts of `tests/builders.py` into the `Accepted` batches the use cases take.
 """
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from shared.topics import MESSAGE_STATUS, RATECARDS
 from services.usage_ingest.domain.accounts import ChannelAccount, KnownPartner
 from services.usage_ingest.domain.charging import MessageState
 from services.usage_ingest.domain.pricing import RateBook
+from services.usage_ingest.domain.tiers import TierKey
 from services.usage_ingest.ports import Hold, RecordRef, Tally
 from tests.unit.fakes import Feed as _Feed
 from tests.unit.fakes import FakeStore, StoreFailure
@@ -42,6 +43,7 @@ class ClientRow:
     client_id: str
     partner_id: str
     name: str
+    business_portfolio_id: str | None = None
 
 
 @dataclass
@@ -79,7 +81,7 @@ class LateDeadLetter:
 
 
 _STATE = ("messages", "partners", "clients", "channels", "ratecards", "ratecard_seq", "conversations",
-          "held", "late_dead_letters", "tally", "outbox")
+          "held", "late_dead_letters", "tally", "outbox", "tier_counts")
 
 
 class FakeUsageStore(FakeStore):
@@ -100,6 +102,7 @@ class FakeUsageStore(FakeStore):
         self.late_dead_letters: dict[RecordKey, LateDeadLetter] = {}
         self.tally: Counter[Tally] = Counter()
         self.outbox: list[PricedUsage] = []
+        self.tier_counts: Counter[TierKey] = Counter()
 
 
     # -- messages ----------------------------------------------------------------------------
@@ -126,9 +129,11 @@ class FakeUsageStore(FakeStore):
         for channel_id in channel_ids:
             c = self.channels.get(channel_id)
             p = self.partners.get(c.partner_id) if c else None
-            if c is not None and p is not None:  # channels JOIN partners
+            if c is not None and p is not None:  # channels JOIN partners LEFT JOIN clients
+                cl = self.clients.get(c.client_id)
                 out[channel_id] = ChannelAccount(c.channel_id, c.client_id, c.partner_id,
-                                                 p.billing_model, p.currency)
+                                                 p.billing_model, p.currency,
+                                                 cl.business_portfolio_id if cl else None)
         return out
 
     async def partner(self, partner_id: str) -> KnownPartner | None:
@@ -147,7 +152,8 @@ class FakeUsageStore(FakeStore):
 
     async def upsert_client(self, event: ClientUpserted) -> None:
         self._call("upsert_client")
-        self.clients[event.client_id] = ClientRow(event.client_id, event.partner_id, event.name)
+        self.clients[event.client_id] = ClientRow(event.client_id, event.partner_id, event.name,
+                                                  event.business_portfolio_id)
 
     async def upsert_channel(self, event: ChannelAdded) -> None:
         self._call("upsert_channel")
@@ -189,6 +195,12 @@ class FakeUsageStore(FakeStore):
             self.conversations.setdefault(conversation_id, message_id)
         # The owners, not only this call's winners.
         return {self.conversations[c] for c, _ in claims}
+
+    async def advance_tiers(self, increments: Mapping[TierKey, int]) -> dict[TierKey, int]:
+        self._call("advance_tiers")
+        before = {k: self.tier_counts[k] for k in increments}
+        self.tier_counts.update(increments)
+        return before
 
     async def emit(self, usage: Sequence[PricedUsage]) -> None:
         self._call("emit")
