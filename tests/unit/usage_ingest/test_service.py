@@ -71,6 +71,11 @@ class World:
 
 @pytest.fixture
 async def world() -> World:
+    return await new_world()
+
+
+async def new_world() -> World:
+    """A store with the EUR and USD cards, Partner-Paid acmePA (EUR) and Direct-Paid globexPA (USD)."""
     w = World()
     await w.ratecards(EUR_CARD, USD_CARD)
     assert await w.directory(
