@@ -152,16 +152,17 @@ async def show_balances(conn: asyncpg.Connection) -> None:
 
 async def show_2026(conn: asyncpg.Connection) -> None:
     console.rule("[bold]Meta's 2026 traffic: voice, a group, a charged service message, volume tiers")
-    table = Table("message", "what", "outcome", "charged")
+    table = Table("message (a group participant: the status id and a keyed hash)", "what", "to", "outcome",
+                  "charged")
     kinds = {month.VOICE: "voice message, sent then played", month.GROUP: "group marketing, one participant",
              month.SERVICE: "service, outside the free tier"}
     for r in await conn.fetch(
-            """SELECT m.message_id, m.outcome, -l.amount AS amount FROM usage_ingest.messages m
+            """SELECT m.message_id, m.country, m.outcome, -l.amount AS amount FROM usage_ingest.messages m
                LEFT JOIN balance.ledger l ON l.kind = 'usage' AND l.business_id = m.message_id
                WHERE m.message_id = ANY($1) OR m.message_id LIKE $2 ORDER BY m.message_id""",
             [month.VOICE, month.SERVICE], month.GROUP + "/%"):
-        table.add_row(r["message_id"], kinds[r["message_id"].split("/")[0]], r["outcome"],
-                      f"{r['amount']:f} EUR" if r["amount"] is not None else "")
+        table.add_row(r["message_id"], kinds[r["message_id"].split("/")[0]], r["country"], r["outcome"],
+                      f"{r['amount'].normalize():f} EUR" if r["amount"] is not None else "")
     console.print(table)
     table = Table("business portfolio", "market", "category", "month", "charged messages")
     for r in await conn.fetch("SELECT * FROM usage_ingest.tier_counts WHERE portfolio_id = $1 "
