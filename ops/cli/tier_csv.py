@@ -27,17 +27,18 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from shared.contracts import RateCard
+from shared.contracts import Rate, RateCard
 
 from .common import readable
 
 COLUMNS = ("from", "to", "rate_type", "rate")
 _RATE_TYPES = {"list rate": "list", "list": "list", "tier rate": "tier", "tier": "tier"}
 OPEN = "--"
+_RATE: TypeAdapter[Decimal] = TypeAdapter(Rate)
 
 
 class TierCsvError(ValueError):
@@ -123,17 +124,15 @@ def _block(rows: list[tuple[int, list[str]]], at: int, market: str, category: st
     while i < len(rows) and _is_count(_cell(rows[i][1], names["from"])):
         n, row = rows[i]
         row = row + [""] * (len(header) - len(row))
-        start = _count(row[names["from"]], n, "From")
+        start = int(row[names["from"]].replace(",", ""))
         top = _count(row[names["to"]], n, "To")
         kind = _RATE_TYPES.get(row[names["rate_type"]].strip().lower())
-        if start is None or kind is None:
-            raise TierCsvError(f"line {n}: " + ("From must be a number" if start is None else
-                                                f"Rate type {row[names['rate_type']]!r} is neither List rate "
-                                                "nor Tier rate"))
+        if kind is None:
+            raise TierCsvError(f"line {n}: Rate type {row[names['rate_type']]!r} is neither List rate nor Tier rate")
         try:
-            rate = Decimal(row[names["rate"]])
-        except InvalidOperation:
-            raise TierCsvError(f"line {n}: Rate {row[names['rate']]!r} is not a decimal with a dot") from None
+            rate = _RATE.validate_python(row[names["rate"]])
+        except ValidationError as exc:
+            raise TierCsvError(f"line {n}: Rate {row[names['rate']]!r}: {readable(exc)}") from None
         if not bands:
             if start not in (0, 1) or kind != "list":
                 raise TierCsvError(f"line {n}: the first band of ({market}, {category}) must start at 1 (or 0) "

@@ -47,7 +47,8 @@ def test_a_file_counting_from_0_is_read_the_same():
     ('1,"100,000",Tier rate,0.0456,--\n', "line 4: the first band of (Germany, utility) must start at 1 (or 0) "
                                           "with the List rate"),
     ('1,--,List rate,0.0456,--\n"100,001",--,Tier rate,0.0433,', "line 5: a band after the open-topped one"),
-    ('1,"100,000",List rate,"0,0456",--\n', "line 4: Rate '0,0456' is not a decimal with a dot"),
+    ('1,"100,000",List rate,"0,0456",--\n', "line 4: Rate '0,0456': Amount must be a decimal string with a dot"),
+    ('1,"100,000",List rate,-0.0456,--\n', "line 4: Rate '-0.0456': Rate must not be negative"),
     ('1,"100,000",List rate,0.0456,--\n"100,001",500,Tier rate,0.0433,', "line 5: To 500 is below From 100,001"),
 ])
 def test_a_bad_band_is_named_by_its_line(rows, message):
