@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 
@@ -178,8 +178,13 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     sink = runtime.dead_letters = DeadLetterSink(
         runtime.broker, [i.topic for i in inputs if i.owns_dead_letters], runtime.metrics)
     for spec in inputs:
-        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id,
+        # A router per input: FastStream starts a broker's own subscribers in no fixed order (they are
+        # kept in a WeakSet) but routers in the order they were included, and each start waits for its
+        # consumer's first assignment; so the inputs are served from start-up in the order listed.
+        router = KafkaRouter()
+        subscribe_batches(router, spec, settings=settings, group_id=group_id,  # type: ignore[arg-type]
                           sink=sink, metrics=runtime.metrics)
+        runtime.broker.include_router(router)
     if settings.lag_interval_s > 0:
         lag = LagMonitor(settings.kafka, group_id, [i.topic.name for i in inputs], runtime.metrics)
         runtime.every("consumer lag", settings.lag_interval_s, lag.update)
