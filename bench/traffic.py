@@ -16,12 +16,24 @@ MARKETS = {"DE": "Germany", "AT": "Rest of Western Europe", "FR": "France", "GB"
 
 
 def bench_card(currency: str) -> dict:
-    """A card that prices marketing and utility everywhere: the benchmark measures speed, not refusals."""
-    rates = {}
+    """A card that prices marketing, utility and authentication everywhere (the benchmark measures speed,
+    not refusals), with volume tiers on utility and authentication in every market: bands small enough
+    that a benchmark's month crosses them."""
+    rates, tiers = {}, {}
     for i, market in enumerate([*MARKETS.values(), "Other"]):
         rates[(market, "marketing")] = str(Decimal("0.0500") + Decimal(i) / 100)
-        rates[(market, "utility")] = str(Decimal("0.0200") + Decimal(i) / 200)
-    return ratecard(f"bench-{currency}", currency, "2026-01-01", rates, MARKETS)
+        for category, base in (("utility", Decimal("0.0200")), ("authentication", Decimal("0.0300"))):
+            rate = base + Decimal(i) / 200
+            rates[(market, category)] = str(rate)
+            tiers[(market, category)] = {0: str(rate), 10: str(rate * Decimal("0.95")),
+                                         50: str(rate * Decimal("0.90"))}
+    return ratecard(f"bench-{currency}", currency, "2026-01-01", rates, MARKETS, tiers=tiers)
+
+
+def portfolio_of(p: int) -> str | None:
+    """Partners 0–7: two partners' clients per business portfolio (0 and 4, 1 and 5, …); the others' clients
+    are portfolios of their own."""
+    return f"bench-bp{p % 4}" if p < 8 else None
 
 
 @dataclass
@@ -84,7 +96,7 @@ def directory_of(partners: int, channels_per_partner: int) -> tuple[list[tuple[b
         pid = f"bench{p:03d}PA"
         renewal = {"enabled": True, "threshold": "10.00", "amount": "50.00"}
         directory.append((pid.encode(), json.dumps(partner(pid, model, currency, auto_renewal=renewal)).encode()))
-        directory.append((pid.encode(), json.dumps(client(f"bench{p:03d}CL", pid)).encode()))
+        directory.append((pid.encode(), json.dumps(client(f"bench{p:03d}CL", pid, portfolio_of(p))).encode()))
         for c in range(channels_per_partner):
             cid = f"bench{p:03d}CH{c:04d}"
             directory.append((pid.encode(), json.dumps(channel(cid, f"bench{p:03d}CL", pid)).encode()))
@@ -129,7 +141,9 @@ def stream(messages: int, channels: list[str], channels_per_partner: int, run: s
 
         delay = rnd.randint(50, 500)
         if kind < 0.70:    # sent with pricing, delivered, often read, sometimes a duplicate
-            later(0, enc(status(mid, ch, "sent", at, number, pricing())))
+            # 5 % of all messages are authentication, tiered like utility.
+            later(0, enc(status(mid, ch, "sent", at, number, pricing("authentication" if kind >= 0.65
+                                                                     else "marketing"))))
             delivered = status(mid, ch, "delivered", later_at, number)
             later(delay, enc(delivered, mid))
             if rnd.random() < 0.5:

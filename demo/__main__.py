@@ -97,7 +97,8 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
         traffic = month.traffic()
         console.rule("[bold]October 2026, played through the running system")
         console.print(f"Directory: 2 partners, 4 clients, 8 channels · rate cards EUR and USD · "
-                      f"{len(month.PAYMENTS)} payments and refunds · {len(traffic.statuses):,} statuses of "
+                      f"{len(month.PAYMENTS)} payments and refunds · "
+                      f"{len(traffic.statuses) + len(traffic.after):,} statuses of "
                       f"{traffic.messages:,} billable messages (plus free and failed ones), every tenth twice")
         await publish(producer, RATECARDS.name, "currency", month.cards())
         await publish(producer, DIRECTORY.name, "partner_id", month.DIRECTORY)
@@ -105,6 +106,8 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
         await publish(producer, PAYMENTS.name, "account", month.PAYMENTS)
         await publish(producer, MESSAGE_STATUS.name, "channel_id", traffic.statuses)
         await settle(kafka.bootstrap_servers, conn, "Charging the statuses")
+        await publish(producer, MESSAGE_STATUS.name, "channel_id", traffic.after)
+        await settle(kafka.bootstrap_servers, conn, "Charging Carla's utility messages, past the portfolio's first band")
         await publish(producer, DIRECTORY.name, "partner_id", [month.LATE_CHANNEL])
         await settle(kafka.bootstrap_servers, conn, "Announcing globexCH0010, whose statuses were held")
         requests = [e for e in await balance_events(kafka.bootstrap_servers) if e["type"] == "topup.requested"]
@@ -121,6 +124,7 @@ async def play(kafka: KafkaSettings, db: DatabaseSettings) -> int:
         await correct(producer, conn)
         await settle(kafka.bootstrap_servers, conn, "Issuing the credit notes")
         await show_balances(conn)
+        await show_2026(conn)
         show_events(await balance_events(kafka.bootstrap_servers))
         await show_invoices(conn)
         console.rule("[bold]Reconciliation")
@@ -164,6 +168,30 @@ async def show_balances(conn: asyncpg.Connection) -> None:
                       f"{r['credited']:.2f}", f"{r['refunded']:.2f}", f"{r['usage'].normalize():f}",
                       str(r["messages"]), f"[bold]{r['amount'].normalize():f}[/]")
     console.print(table)
+
+
+async def show_2026(conn: asyncpg.Connection) -> None:
+    console.rule("[bold]Meta's 2026 traffic: voice, a group, a charged service message, volume tiers")
+    table = Table("message (a group participant: the status id and a keyed hash)", "what", "to", "outcome",
+                  "charged")
+    kinds = {month.VOICE: "voice message, sent then played", month.GROUP: "group marketing, one participant",
+             month.SERVICE: "service, outside the free tier"}
+    for r in await conn.fetch(
+            """SELECT m.message_id, m.country, m.outcome, -l.amount AS amount FROM usage_ingest.messages m
+               LEFT JOIN balance.ledger l ON l.kind = 'usage' AND l.business_id = m.message_id
+               WHERE m.message_id = ANY($1) OR m.message_id LIKE $2 ORDER BY m.message_id""",
+            [month.VOICE, month.SERVICE], month.GROUP + "/%"):
+        table.add_row(r["message_id"], kinds[r["message_id"].split("/")[0]], r["country"], r["outcome"],
+                      f"{r['amount'].normalize():f} EUR" if r["amount"] is not None else "")
+    console.print(table)
+    table = Table("business portfolio", "market", "category", "month", "charged messages")
+    for r in await conn.fetch("SELECT * FROM usage_ingest.tier_counts WHERE portfolio_id = $1 "
+                              "ORDER BY market, category", month.PORTFOLIO):
+        table.add_row(r["portfolio_id"], r["market"], r["category"], r["usage_month"], str(r["charged"]))
+    console.print(table)
+    console.print("Bob's and Carla's messages count together in their portfolio. The demo's EUR card has small "
+                  "volume tiers (Germany utility from 100 and 200 messages, North America authentication from "
+                  "25; Meta's bands start at 100,000 and more): Acme's month-closing invoice names the bands.")
 
 
 def show_events(events: list[dict]) -> None:

@@ -11,13 +11,19 @@
   was billed for a channel already downgraded (the difference goes back to
   its balance), and Globex's premium plan for November is waived (paid out
   by accounting).
+- Meta's 2026 traffic (contract 1.1): a voice message (`played`), a group
+  message with a participant who never got it, a service message charged under
+  the October 2026 rules, and Bob and Carla in one business portfolio whose
+  utility messages to Germany cross a volume tier. The demo's EUR card has
+  small bands (from 100 and 200 messages; Meta's start at 100,000 and more) so
+  that one month of a demo crosses one.
 """
 
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.builders import pricing, ratecard, status
+from tests.builders import group_status, pricing, ratecard, status
 
 MONTH = "2026-10"
 RENEWAL_ACME = {"enabled": True, "threshold": "20.00", "amount": "50.00"}
@@ -25,10 +31,16 @@ RENEWAL_CH7 = {"enabled": True, "threshold": "5.00", "amount": "20.00"}
 MARKETS = {"DE": "Germany", "AT": "Rest of Western Europe", "FR": "France", "ES": "Spain", "US": "North America"}
 RATES = {"EUR": {"marketing": ["0.1131", "0.0592", "0.0791", "0.0615", "0.0250", "0.0604"],
                  "utility": ["0.0456", "0.0300", "0.0300", "0.0200", "0.0034", "0.0300"],
-                 "authentication": ["0.0636", "0.0350", "0.0400", "0.0250", "0.0135", "0.0350"]},
+                 "authentication": ["0.0636", "0.0350", "0.0400", "0.0250", "0.0135", "0.0350"],
+                 "service": ["0.0456", "0.0300", "0.0300", "0.0200", "0.0034", "0.0300"]},
          "USD": {"marketing": ["0.1365", "0.0714", "0.0955", "0.0742", "0.0250", "0.0730"],
                  "utility": ["0.0550", "0.0362", "0.0362", "0.0241", "0.0040", "0.0362"],
-                 "authentication": ["0.0768", "0.0422", "0.0483", "0.0302", "0.0135", "0.0422"]}}
+                 "authentication": ["0.0768", "0.0422", "0.0483", "0.0302", "0.0135", "0.0422"],
+                 "service": ["0.0550", "0.0362", "0.0362", "0.0241", "0.0040", "0.0362"]}}
+# Volume tiers with demo-sized bands (Meta's first band ends at 100,000 or more).
+TIERS = {"EUR": {("Germany", "utility"): {0: "0.0456", 100: "0.0433", 200: "0.0410"},
+                 ("North America", "authentication"): {0: "0.0135", 25: "0.0128"}}}
+PORTFOLIO = "1122334455667788"  # Bob's and Carla's Meta business portfolio
 NUMBERS = {"DE": "4915112345678", "AT": "436641234567", "FR": "33612345678", "ES": "34612345678",
            "US": "12125551234"}
 
@@ -38,7 +50,8 @@ def cards() -> list[dict[str, Any]]:
     for currency, by_category in RATES.items():
         rates = {(market, category): by_category[category][i]
                  for category in by_category for i, market in enumerate([*MARKETS.values(), "Other"])}
-        out.append(ratecard(f"demo-2026-10-{currency}", currency, "2026-10-01", rates, MARKETS))
+        out.append(ratecard(f"demo-2026-10-{currency}", currency, "2026-10-01", rates, MARKETS,
+                            tiers=TIERS.get(currency)))
     return out
 
 
@@ -60,9 +73,10 @@ def _partner(pid, name, model, currency, plan, country, vat, renewal=None):
             "auto_renewal": renewal}
 
 
-def _client(cid, pid, name, country, vat):
+def _client(cid, pid, name, country, vat, portfolio=None):
     return {"type": "client.upserted", "client_id": cid, "partner_id": pid, "name": name,
-            "billing_address": {"country": country, "vat_id": vat, **ADDRESSES.get(cid, {})}}
+            "billing_address": {"country": country, "vat_id": vat, **ADDRESSES.get(cid, {})},
+            "business_portfolio_id": portfolio}
 
 
 def _channel(ch, cid, pid, license_, started, renewal=None):
@@ -72,8 +86,8 @@ def _channel(ch, cid, pid, license_, started, renewal=None):
 
 DIRECTORY = [
     _partner("acmePA", "Acme Messaging GmbH", "partner_paid", "EUR", "growth", "DE", "DE123456789", RENEWAL_ACME),
-    _client("bobCL", "acmePA", "Bob's Bikes", "AT", None),
-    _client("carlaCL", "acmePA", "Carla Cafés", "DE", None),
+    _client("bobCL", "acmePA", "Bob's Bikes", "AT", None, PORTFOLIO),
+    _client("carlaCL", "acmePA", "Carla Cafés", "DE", None, PORTFOLIO),
     _channel("acmeCH0001", "bobCL", "acmePA", "regular", "2026-10-01T00:00:00Z"),
     _channel("acmeCH0002", "bobCL", "acmePA", "premium", "2026-10-01T00:00:00Z"),
     _channel("acmeCH0003", "carlaCL", "acmePA", "regular", "2026-10-15T09:30:00Z"),
@@ -151,6 +165,9 @@ def topup_answer(event: dict[str, Any]) -> dict[str, Any]:
 class Traffic:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     messages: int = 0
+    # Carla's utility to Germany, published once Bob's is charged: her messages are then the ones past
+    # the portfolio's first band, the same on every run (bands follow the order messages are charged in).
+    after: list[dict[str, Any]] = field(default_factory=list)
 
 
 # How many messages of each kind each channel sends: (country, category, count).
@@ -206,4 +223,29 @@ def traffic(seed: int = 2026) -> Traffic:
                                      status(mid, channel_id, "failed", at, NUMBERS["DE"])]
     out.statuses += rnd.sample(out.statuses, len(out.statuses) // 10)
     rnd.shuffle(out.statuses)
+    carla = {st["status"]["id"] for st in out.statuses if st["channel_id"] == "acmeCH0003"
+             and (st["status"].get("pricing") or {}).get("category") == "utility"}
+    out.after = [st for st in out.statuses if st["status"]["id"] in carla]
+    out.statuses = [st for st in out.statuses if st["status"]["id"] not in carla] + meta_2026()
+    out.messages += 4
     return out
+
+
+# Meta's 2026 traffic, one message of each kind, with ids the demo's summary names.
+VOICE, GROUP, SERVICE = "wamid.demo.voice", "wamid.demo.group", "wamid.demo.service"
+GROUP_ID = "Y2FwaV9ncm91cDpkZW1vLWdyb3VwLTIwMjYZD"
+
+
+def meta_2026() -> list[dict[str, Any]]:
+    """A voice message played; a group marketing message read by one participant, delivered to another and
+    failed for a third; a service message outside the free tier (`regular`, charged since 2026-10-01)."""
+    voice = [status(VOICE, "acmeCH0001", "sent", "2026-10-21T09:00:00Z", NUMBERS["DE"], pricing("marketing")),
+             status(VOICE, "acmeCH0001", "played", "2026-10-21T09:05:00Z", NUMBERS["DE"])]
+    group = [group_status(GROUP, "acmeCH0002", "sent", "2026-10-22T10:00:00Z", n, GROUP_ID, pricing("group_marketing"))
+             for n in (NUMBERS["DE"], NUMBERS["AT"], NUMBERS["FR"])]
+    group += [group_status(GROUP, "acmeCH0002", "read", "2026-10-22T10:01:00Z", NUMBERS["DE"], GROUP_ID),
+              group_status(GROUP, "acmeCH0002", "delivered", "2026-10-22T10:00:30Z", NUMBERS["AT"], GROUP_ID),
+              group_status(GROUP, "acmeCH0002", "failed", "2026-10-22T10:00:30Z", NUMBERS["FR"], GROUP_ID)]
+    service = [status(SERVICE, "acmeCH0001", "delivered", "2026-10-23T15:00:00Z", NUMBERS["AT"],
+                      pricing("service", billable=None))]
+    return voice + group + service

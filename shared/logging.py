@@ -17,7 +17,7 @@ import structlog
 # values never reach a log, whoever binds them.
 REDACTED_KEYS = frozenset({
     "recipient_id", "recipient", "phone_number", "password", "sasl_password",
-    "phone_hash_key", "dsn", "secret",
+    "phone_hash_key", "dsn", "secret", "recipient_participant_id", "participant_key",
 })
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 
@@ -232,8 +232,13 @@ def build_service(runtime: Runtime, inputs: Sequence[Input], title: str, descrip
     for spec in inputs:
         listener = StoredPositionsListener(runtime.positions, group_id, runtime.settle,
                                            lambda tp, why: runtime.position_problem(tp.topic, tp.partition, why))
-        subscribe_batches(runtime.broker, spec, settings=settings, group_id=group_id, sink=sink,
+        # A router per input: FastStream starts a broker's own subscribers in no fixed order (they are
+        # kept in a WeakSet) but routers in the order they were included, and each start waits for its
+        # consumer's first assignment; so the inputs are served from start-up in the order listed.
+        router = KafkaRouter()
+        subscribe_batches(router, spec, settings=settings, group_id=group_id, sink=sink,  # type: ignore[arg-type]
                           metrics=runtime.metrics, positions=runtime.positions, listener=listener)
+        runtime.broker.include_router(router)
 
     async def refuse_lost_positions() -> None:
         kafka = KafkaPositions(settings.kafka, f"billing-{runtime.name}-positions")

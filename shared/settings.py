@@ -118,6 +118,11 @@ class UsageIngestSettings(ServiceSettings):
         "prices, is held before its statuses go to the DLQ (unknown_channel, no_rate).")
     sweep_interval_s: float = Field(
         5.0, description="How often held messages are re-checked against the directory and rate cards.")
+    participant_key: SecretStr = Field(
+        SecretStr("billing-local-participant-key"),
+        description="Secret of the keyed hash (HMAC-SHA256) that names a group participant without its "
+        "number. The same in every instance, and never changed while statuses of a message can still "
+        "arrive (docs/decisions.md); the default is the local stack's.")
 
 
 class BalanceSettings(ServiceSettings):

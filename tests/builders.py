@@ -14,9 +14,12 @@ def ts(text: str) -> str:
     return str(int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp()))
 
 
-def pricing(category: str = "marketing", type_: str | None = "regular", billable: bool = True,
+def pricing(category: str = "marketing", type_: str | None = "regular", billable: bool | None = True,
             model: str = "PMP") -> dict[str, Any]:
-    out: dict[str, Any] = {"billable": billable, "pricing_model": model, "category": category}
+    """Meta's `pricing`; `billable=None` leaves it out, as Meta does since it deprecated it."""
+    out: dict[str, Any] = {"pricing_model": model, "category": category}
+    if billable is not None:
+        out["billable"] = billable
     if type_ is not None:
         out["type"] = type_
     return out
@@ -33,6 +36,15 @@ def status(message_id: str, channel_id: str, state: str, at: str, recipient: str
             "received_at": at, "status": body}
 
 
+def group_status(message_id: str, channel_id: str, state: str, at: str, participant: str,
+                 group: str = "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyODM4MjAZD",
+                 price: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One participant's status of a message sent to a WhatsApp group (§3.1, 1.1)."""
+    out = status(message_id, channel_id, state, at, group, price)
+    out["status"].update(recipient_type="group", recipient_participant_id=participant)
+    return out
+
+
 def partner(partner_id: str, model: str = "partner_paid", currency: str = "EUR", **extra: Any) -> dict[str, Any]:
     return {"type": "partner.upserted", "partner_id": partner_id, "name": f"Partner {partner_id}",
             "billing_model": model, "currency": currency, "plan": "growth",
@@ -40,9 +52,12 @@ def partner(partner_id: str, model: str = "partner_paid", currency: str = "EUR",
             **extra}
 
 
-def client(client_id: str, partner_id: str) -> dict[str, Any]:
-    return {"type": "client.upserted", "client_id": client_id, "partner_id": partner_id,
-            "name": f"Client {client_id}", "billing_address": {"country": "AT", "vat_id": None}}
+def client(client_id: str, partner_id: str, portfolio: str | None = None) -> dict[str, Any]:
+    out = {"type": "client.upserted", "client_id": client_id, "partner_id": partner_id,
+           "name": f"Client {client_id}", "billing_address": {"country": "AT", "vat_id": None}}
+    if portfolio is not None:
+        out["business_portfolio_id"] = portfolio
+    return out
 
 
 def channel(channel_id: str, client_id: str, partner_id: str, started: str = "2026-10-01T00:00:00Z",
@@ -52,11 +67,17 @@ def channel(channel_id: str, client_id: str, partner_id: str, started: str = "20
 
 
 def ratecard(ratecard_id: str, currency: str, effective_from: str, rates: dict[tuple[str, str], str],
-             markets: dict[str, str] | None = None, default_market: str = "Other") -> dict[str, Any]:
-    return {"ratecard_id": ratecard_id, "currency": currency, "effective_from": effective_from,
+             markets: dict[str, str] | None = None, default_market: str = "Other",
+             tiers: dict[tuple[str, str], dict[int, str]] | None = None) -> dict[str, Any]:
+    """`tiers`: (market, category) → {from: rate}."""
+    card = {"ratecard_id": ratecard_id, "currency": currency, "effective_from": effective_from,
             "markets": markets if markets is not None else {"DE": "Germany", "AT": "Rest of Western Europe"},
             "default_market": default_market,
             "rates": [{"market": m, "category": c, "rate": r} for (m, c), r in rates.items()]}
+    if tiers:
+        card["tiers"] = [{"market": m, "category": c, "from": start, "rate": r}
+                         for (m, c), bands in tiers.items() for start, r in bands.items()]
+    return card
 
 
 # The rate cards every integration test shares (rate cards are global: same content everywhere).

@@ -26,7 +26,8 @@ OPTION_NAMES = {"name": "--name", "billing_model": "--model", "currency": "--cur
                 "created_at": "--created-at", "billing_address.country": "--country",
                 "billing_address.vat_id": "--vat-id", "auto_renewal.threshold": "--renewal-threshold",
                 "auto_renewal.amount": "--renewal-amount", "partner_id": "--partner", "client_id": "--client",
-                "license": "--license", "billing_started_at": "--starts", "cancelled_at": "--at"}
+                "license": "--license", "billing_started_at": "--starts", "cancelled_at": "--at",
+                "business_portfolio_id": "--portfolio"}
 
 
 def when(value: str | None) -> str | None:
@@ -125,15 +126,19 @@ def client(
     name: str = typer.Option(None, help="Legal name, as printed on Direct-Paid invoices."),
     country: str = typer.Option(None, help="Billing address country (AT)."),
     vat_id: str = typer.Option(None, "--vat-id", help="VAT id; an empty string removes it."),
+    portfolio: str = typer.Option(None, "--portfolio", help="Meta business portfolio id: clients sharing one "
+                                  "count volume tiers together; an empty string removes it."),
     as_json: bool = JsonOption,
 ) -> None:
     """Add a client of a partner, or change one."""
     cur = run(_current("SELECT partner_id, name, country, vat_id FROM invoicing.clients WHERE client_id = $1",
                        client_id))
     vat = (vat_id or None) if vat_id is not None else cur.get("vat_id")
+    known = run(_current("SELECT business_portfolio_id FROM usage_ingest.clients WHERE client_id = $1", client_id))
+    bp = (portfolio or None) if portfolio is not None else known.get("business_portfolio_id")
     event = validated(ClientUpserted, _present({
         "type": "client.upserted", "client_id": client_id, "partner_id": _pick(partner_id, cur, "partner_id"),
-        "name": _pick(name, cur, "name"),
+        "name": _pick(name, cur, "name"), "business_portfolio_id": bp,
         "billing_address": {"country": _pick(_up(country), cur, "country"), "vat_id": vat}}), "client", OPTION_NAMES)
     publish_models(settings(), DIRECTORY.name, event.partner_id, event, as_json,
                    f"client {client_id} ({'changed' if cur else 'new'})")

@@ -1,7 +1,8 @@
 """`billing ratecards`: import a rate card from Meta's CSV layout and publish it; list those in force.
 
 Meta publishes its prices as one row per (market, category):
-`market,category,rate,currency,effective_date`. The contract's rate card also
+`market,category,rate,currency,effective_date`, and its volume tiers in a file
+of their own (`--tiers`, read by `tier_csv.py`). The contract's rate card also
 needs which countries belong to which market; that comes from `--market`,
 `--markets-file`, or else the last card published in the same currency.
 """
@@ -22,6 +23,7 @@ from shared.contracts import Currency, IsoDate, RateCard, RateLine, encode
 from shared.topics import RATECARDS
 
 from .common import JsonOption, emit_json, err, fail, fetch, out, progress, publish, readable, run, settings, table
+from .tier_csv import TierCsvError, parse_tier_csv, with_tiers
 
 app = typer.Typer(help="Rate cards (published to billing.ratecards.v1 as the pricing team would).",
                   no_args_is_help=True)
@@ -50,7 +52,7 @@ def _column(name: str) -> str:
     return _ALIASES.get(key, key)
 
 
-def _category(text: str) -> str:
+def meta_category(text: str) -> str:
     """Meta writes `Marketing`, `Authentication-International`; the contract `marketing`, ..."""
     value = text.strip().lower()
     return value.replace(" ", "_") if value.replace(" ", "_") != "authentication_international" \
@@ -76,7 +78,7 @@ def parse_meta_csv(text: str, markets: dict[str, str], default_market: str, id_p
         if row.get(None):  # type: ignore[call-overload]  # DictReader's place for surplus fields
             raise CsvError(f"line {line}: more fields than columns (a decimal comma? rates take a dot: 0.0625)")
         try:
-            rate = RateLine.model_validate({"market": get["market"], "category": _category(get["category"]),
+            rate = RateLine.model_validate({"market": get["market"], "category": meta_category(get["category"]),
                                             "rate": get["rate"]})
         except ValidationError as exc:
             raise CsvError(f"line {line}: {readable(exc)}") from None
@@ -101,9 +103,9 @@ def parse_meta_csv(text: str, markets: dict[str, str], default_market: str, id_p
 
 
 def unpriced(card: RateCard) -> list[str]:
-    """Warnings: rates for markets no country maps to, markets without any rate."""
+    """Warnings: rates (or tiers) for markets no country maps to, markets without any rate."""
     known = set(card.markets.values()) | {card.default_market}
-    priced = {line.market for line in card.rates}
+    priced = {line.market for line in card.rates} | {t.market for t in card.tiers or ()}
     return ([f"{card.ratecard_id}: rates for market(s) no country belongs to: {', '.join(sorted(priced - known))}"]
             if priced - known else []) + \
            ([f"{card.ratecard_id}: no rate at all for market(s) {', '.join(sorted(known - priced))} "
@@ -145,6 +147,9 @@ def import_(
                                       help="CSV of country,market rows."),
     default_market: str = typer.Option(None, "--default-market", help="Market of every other country "
                                        "(default: the last card's, else Other)."),
+    tiers: Path = typer.Option(None, "--tiers", exists=True, dir_okay=False,
+                               help="Meta's volume-tier CSV (per market, a block per category: From, To, "
+                               "Rate type, Rate, vs. List rate), added to the card of its currency."),
     ratecard_id: str = typer.Option(None, "--id", help="The card's id (default meta-<date>-<currency>)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show, publish nothing."),
     as_json: bool = JsonOption,
@@ -167,6 +172,11 @@ def import_(
             cards = parse_meta_csv(text, mapping, default_market, ratecard_id=ratecard_id, tick=tick)
     except CsvError as exc:
         fail(f"{file.name}: {exc}")
+    if tiers is not None:
+        try:
+            cards = with_tiers(cards, parse_tier_csv(tiers.read_text(encoding="utf-8"), meta_category))
+        except TierCsvError as exc:
+            fail(f"{tiers.name}: {exc}")
     for warning in (w for c in cards for w in unpriced(c)):
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     landed = [] if dry_run else run(publish(settings(), RATECARDS.name,
@@ -175,9 +185,9 @@ def import_(
         emit_json([{"card": json.loads(encode(c)), "published": not dry_run,
                     "offset": landed[i].offset if landed else None} for i, c in enumerate(cards)])
         return
-    table(None, ("ratecard_id", "currency", "effective_from", "rates", "markets", "default market"),
-          [(c.ratecard_id, c.currency, c.effective_from, len(c.rates), len(c.markets), c.default_market)
-           for c in cards])
+    table(None, ("ratecard_id", "currency", "effective_from", "rates", "tier bands", "markets", "default market"),
+          [(c.ratecard_id, c.currency, c.effective_from, len(c.rates), len(c.tiers or ()), len(c.markets),
+            c.default_market) for c in cards])
     out.print("[yellow]dry run: nothing published[/]" if dry_run else
               f"[green]✓[/] {len(cards)} rate card(s) published to {RATECARDS.name}")
 

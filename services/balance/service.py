@@ -117,7 +117,8 @@ async def apply_usage(uow: UnitOfWork, accepted: Sequence[Accepted], now: dateti
         states = await store.lock_balances({u.balance.owner_id for u in usage})
         written = await store.write_entries([
             Entry("usage", u.usage_id, u.balance.owner_id, -u.amount, u.billed_at,
-                  booked_month(u.billed_at, last_closed), u.channel_id, u.client_id, u.category)
+                  booked_month(u.billed_at, last_closed), u.channel_id, u.client_id, u.category,
+                  tier_from=u.tier_from)
             for u in usage])
         await store.emit(await move(store, states, written, now))
     return []

@@ -16,6 +16,7 @@ from shared.topics import USAGE_DAYS, USAGE_PRICED
 from . import handlers, service
 from .adapters.late_dead_letters import LateDeadLetters
 from .adapters.postgres import RateBookCache, unit_of_work
+from .domain.participants import ParticipantKeys
 
 NAME = "usage-ingest"
 
@@ -30,7 +31,8 @@ def create_app(settings: UsageIngestSettings | None = None) -> AsgiFastStream:
                             (USAGE_DAYS, UsageDay, "Running totals per channel, day and category after each "
                              "batch (the portal's usage per day).")])
 
-    app = build_service(runtime, handlers.inputs(uow, relay.drain), "Usage ingest", __doc__ or "")
+    keys = ParticipantKeys(settings.participant_key.get_secret_value().encode())
+    app = build_service(runtime, handlers.inputs(uow, relay.drain, keys), "Usage ingest", __doc__ or "")
 
     assert runtime.dead_letters is not None
     late = LateDeadLetters(lambda: runtime.pool, runtime.dead_letters, settings.kafka)

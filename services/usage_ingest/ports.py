@@ -5,7 +5,7 @@ unit tests implement them in memory. Every method runs inside the unit of
 work's one transaction.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,7 @@ from .domain.accounts import ChannelAccount, KnownPartner
 from .domain.charging import MessageState
 from .domain.days import DayDelta
 from .domain.pricing import RateBook
+from .domain.tiers import TierKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,10 @@ class UsageStore(Protocol):
 
     async def claim_conversations(self, claims: Sequence[tuple[str, str]]) -> set[str]:
         """Claim (conversation id, message id) pairs; return the message ids that won their conversation."""
+
+    async def advance_tiers(self, increments: Mapping[TierKey, int]) -> dict[TierKey, int]:
+        """Add to these volume counts (created at 0); return each one's count before. The counts stay
+        locked until commit, taken in one fixed order so that two instances never deadlock."""
 
     async def emit(self, usage: Sequence[PricedUsage]) -> None:
         """Queue priced usage for the balance service (transactional outbox)."""

@@ -12,6 +12,10 @@ as the directory or the rate cards catch up, and its records are dead-lettered
 (`unknown_channel` or `no_rate`) if it is still held after the hold time.
 Holding absorbs the races between topics (a channel or a rate card published
 a moment before its usage can be consumed a moment after it).
+
+A charged message is priced at its volume-tier band: the counts of its
+(portfolio, market, category, month) advance in the same transaction that
+marks it charged and queues its priced usage (`domain/tiers.py`).
 """
 
 from collections import defaultdict
@@ -26,21 +30,26 @@ from shared.dead_letters import Accepted, Rejected
 from .domain.accounts import ChannelAccount, refusal_of_partner_change
 from .domain.charging import MessageState, Observation, Outcome, PricingInfo, fold
 from .domain.days import usage_days
+from .domain.participants import ParticipantKeys
+from .domain.pricing import Quote
 from .domain.recipients import country_of
-from .domain.settlement import Verdict, no_rate_reason, price, verdict
+from .domain.settlement import Verdict, charge_of, no_rate_reason, price, quote, verdict
+from .domain.tiers import increments, positions
 from .ports import Hold, RecordRef, Tally, UnitOfWork, UsageStore
 
 UNKNOWN_CHANNEL = ErrorCode.UNKNOWN_CHANNEL.value
 NO_RATE = ErrorCode.NO_RATE.value
 
 
-def observation_of(message: MessageStatus) -> Observation:
-    """What billing keeps of a status; the recipient's number stops here, reduced to a country."""
+def observation_of(message: MessageStatus, keys: ParticipantKeys) -> Observation:
+    """What billing keeps of a status; the recipient's number stops here, reduced to a country (and, for a
+    group participant, to the keyed hash in its unit's key)."""
     s = message.status
     p = s.pricing
     return Observation(
-        message_id=s.id, channel_id=message.channel_id, status=s.status, at=s.timestamp_utc,
-        country=country_of(s.recipient_id),
+        message_id=keys.unit_of(s.id, s.recipient_participant_id if s.is_group else None),
+        channel_id=message.channel_id, status=s.status, at=s.timestamp_utc,
+        country=country_of(s.recipient_number),
         pricing=PricingInfo(p.pricing_model, p.category, p.type, p.billable) if p else None,
         conversation_id=s.conversation.id if s.conversation else None,
     )
@@ -72,26 +81,32 @@ async def settle(store: UsageStore, states: Iterable[MessageState],
         elif v in (Verdict.FIRST_OF_CONVERSATION, Verdict.CHARGE):
             to_price.append((state, v is Verdict.FIRST_OF_CONVERSATION))
     book = await store.ratebook() if to_price else None
-    priced: list[tuple[MessageState, PricedUsage, bool]] = []
+    quoted: list[tuple[MessageState, Quote, bool]] = []
     for state, per_conversation in to_price:
         account = accounts[state.channel_id]
-        usage = price(state, account, book)  # type: ignore[arg-type]
-        if usage is None:
+        q = quote(state, account, book)  # type: ignore[arg-type]
+        if q is None:
             # Not priced, so it claims nothing: a conversation is charged by a message that can be.
             result.no_rate[state.message_id] = no_rate_reason(state, account)
         else:
-            priced.append((state, usage, per_conversation))
+            quoted.append((state, q, per_conversation))
     # The earliest-billed priced message of a conversation claims it; the others are free.
-    claims = sorted((s.delivered_at, s.conversation_id, s.message_id) for s, _, cbp in priced if cbp)
+    claims = sorted((s.delivered_at, s.conversation_id, s.message_id) for s, _, cbp in quoted if cbp)
     winners = await store.claim_conversations([(c, m) for _, c, m in claims]) if claims else set()
-    for state, usage, per_conversation in priced:
+    charged: list[tuple[MessageState, Quote]] = []
+    for state, q, per_conversation in quoted:
         if per_conversation and state.message_id not in winners:
             _settle(result, state, Outcome.FREE)
         else:
             _settle(result, state, Outcome.CHARGED)
-            result.usage.append(usage)
+            charged.append((state, q))
     await store.save_messages([result.states.get(s.message_id, s) for s in states])
-    if result.usage:
+    if charged:
+        # Late in the transaction: the counts of a busy portfolio stay locked for as short as can be.
+        charges = {s.message_id: charge_of(s, accounts[s.channel_id], q) for s, q in charged}
+        counted_before = await store.advance_tiers(increments(charges.values()))
+        n = positions(charges.values(), counted_before)
+        result.usage = [price(s, accounts[s.channel_id], q, n[s.message_id]) for s, q in charged]
         await store.emit(result.usage)
     if result.tallies:
         await store.count(result.tallies)
@@ -109,9 +124,10 @@ def _settle(result: Settlement, state: MessageState, outcome: Outcome) -> None:
                                 state.pricing.category, outcome is Outcome.CHARGED))
 
 
-async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime) -> list[Rejected]:
+async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: datetime,
+                          keys: ParticipantKeys) -> list[Rejected]:
     """Fold a batch of statuses into their messages; settle, or hold, what became ready."""
-    pairs = [(a, observation_of(a.message)) for a in accepted]
+    pairs = [(a, observation_of(a.message, keys)) for a in accepted]
     if not pairs:
         return []
     async with uow() as store:

@@ -55,7 +55,7 @@ from shared.contracts.invoices import (
     TaxTreatment,
 )
 from shared.contracts.payments import Account, PaymentEvent, PaymentMethod, PaymentSucceeded, RefundSucceeded
-from shared.contracts.ratecards import RateCard, RateLine
+from shared.contracts.ratecards import RateCard, RateLine, TierLine
 from shared.contracts.ledger import (BalanceClosing, LedgerClose, LedgerClosed, LedgerClosedEvent, LedgerEntry,
                                      PaymentLine, UsageLine)
 from shared.contracts.usage_priced import PricedUsage
@@ -134,6 +134,7 @@ __all__ = [
     "Settle",
     "RateCard",
     "RateLine",
+    "TierLine",
     "Recipient",
     "RefundSucceeded",
     "Status",

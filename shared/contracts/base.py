@@ -178,13 +178,8 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 Currency = Literal["EUR", "USD"]
 BillingModel = Literal["partner_paid", "direct_paid"]
-Category = Literal[
-    "marketing",
-    "marketing_lite",
-    "utility",
-    "authentication",
-    "authentication-international",
-    "service",
-    "referral_conversion",
-]
-"""The pricing categories of §3.1, shared by statuses, rate cards and invoice lines."""
+Category = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+"""Meta's pricing category (§3.1): `marketing`, `marketing_lite`, `utility`, `authentication`,
+`authentication-international`, `service`, `referral_conversion`, `group_marketing`, `group_utility`,
+`group_service`, and any Meta adds later. Shared by statuses, rate cards, priced usage, ledger and invoice
+lines; a category no rate card prices is a pricing question (`no_rate`), never a malformed message."""

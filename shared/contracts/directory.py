@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from shared.contracts.base import Amount, BillingModel, ContractModel, CountryCode, Currency, Id, Name, UtcDateTime
+from shared.contracts.base import (Amount, BillingModel, ContractModel, CountryCode, Currency, Id, Name, UtcDateTime,
+                                   absent_when_none)
 
 Plan = Literal["growth", "premium"]
 License = Literal["regular", "premium", "high_throughput"]
@@ -56,6 +57,10 @@ class ClientUpserted(ContractModel):
     partner_id: Id = Field(description="The client's partner; the key.")
     name: Name = Field(description="Legal name, as printed on Direct-Paid invoices.")
     billing_address: BillingAddress = Field(description="The client's billing address.")
+    business_portfolio_id: Id | None = Field(
+        default=None, exclude_if=absent_when_none,
+        description="The client's Meta business portfolio (since 1.1): clients sharing one count volume tiers "
+        "together; absent or null, the client is a portfolio of its own.")
 
 
 class ChannelAdded(ContractModel):

@@ -21,7 +21,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt
 
-from shared.contracts.base import Amount, BillingModel, Category, ContractModel, Currency, Id, Month, UtcDateTime
+from shared.contracts.base import (Amount, BillingModel, Category, ContractModel, Currency, Id, Month, Rate,
+                                   UtcDateTime, absent_when_none)
 from shared.contracts.payments import Account, PaymentMethod
 
 
@@ -57,7 +58,8 @@ class LedgerClose(ContractModel):
 
 
 class UsageLine(ContractModel):
-    """Charged messages of one channel and category booked to the month, by their usage month."""
+    """Charged messages of one channel and category booked to the month, by their usage month and the
+    rate (volume-tier band) they were priced at."""
 
     channel_id: Id = Field(description="The channel that sent them.")
     client_id: Id = Field(description="The channel's client.")
@@ -65,6 +67,12 @@ class UsageLine(ContractModel):
     usage_month: Month = Field(description="When they were delivered; before the booked month means late.")
     quantity: NonNegativeInt = Field(description="How many messages.")
     amount: Amount = Field(description="What they cost, exactly (6 decimals).")
+    rate: Rate | None = Field(None, exclude_if=absent_when_none,
+                              description="The rate each of them was priced at; absent for usage priced "
+                              "before rates were kept per entry.")
+    tier_from: NonNegativeInt | None = Field(
+        None, exclude_if=absent_when_none,
+        description="The volume-tier band of that rate (its `from`); absent when no bands applied.")
 
 
 class PaymentLine(ContractModel):

@@ -1,23 +1,31 @@
 """`wa.message-status.v1` (CONTRACT.md §3.1): one WhatsApp message status.
 
 The `status` object is Meta's webhook item, forwarded unchanged, so only what
-billing reads is declared; the rest (`errors`, `biz_opaque_callback_data`, ...)
-travels along as extra fields.
+billing reads is declared; the rest (`errors`, `biz_opaque_callback_data`,
+`recipient_identity_key_hash`, ...) travels along as extra fields.
 """
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from shared.contracts.base import Category, ContractModel, Id, UnixSeconds, UtcDateTime, unix_seconds_to_utc
+from shared.contracts.base import (Category, ContractModel, Id, UnixSeconds, UtcDateTime, absent_when_none,
+                                   unix_seconds_to_utc)
 
 # wamids are base64 blobs whose length Meta does not promise; 128 would be tight.
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 # E.164 without "+": up to 15 digits today; 5..20 leaves room without accepting junk.
-RecipientId = Annotated[str, StringConstraints(pattern=r"^[0-9]{5,20}$")]
+_E164_PATTERN = r"^[0-9]{5,20}$"
+_E164 = re.compile(_E164_PATTERN)
+RecipientId = Annotated[str, StringConstraints(pattern=_E164_PATTERN)]
+
+# A group's id is Meta's opaque token, not a number.
+GroupOrRecipientId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class ConversationOrigin(ContractModel):
@@ -39,7 +47,10 @@ class Conversation(ContractModel):
 class Pricing(ContractModel):
     """Meta's pricing verdict for a message."""
 
-    billable: Annotated[bool, Field(strict=True)] = Field(description="Whether Meta bills this message.")
+    # Meta deprecates `billable` (2026): absent, `type` decides (§4.1).
+    billable: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None, exclude_if=absent_when_none,
+        description="Whether Meta bills this message; deprecated by Meta, `type` decides when it is absent.")
     pricing_model: Literal["PMP", "CBP"] = Field(
         description="`PMP` per message, `CBP` per conversation (legacy)."
     )
@@ -53,14 +64,50 @@ class Status(ContractModel):
     """Meta's status item (`entry[].changes[].value.statuses[]`)."""
 
     id: MessageId = Field(description="The wamid of the message; a message is charged at most once per id.")
-    status: Literal["sent", "delivered", "read", "failed"] = Field(description="The delivery state reported.")
+    status: Literal["sent", "delivered", "read", "played", "failed"] = Field(
+        description="The delivery state reported; `played` is a voice message played for the first time.")
     timestamp: UnixSeconds = Field(description="When the state was reached, UNIX seconds as a string.")
+    # Declared before the recipient fields: their validators read it.
+    recipient_type: Literal["individual", "group"] | None = Field(
+        default=None, exclude_if=absent_when_none,
+        description="`group` for a message sent to a WhatsApp group; absent or `individual` otherwise.")
     # Personal data (§4.1): kept out of repr/str so that it never reaches a log line.
-    recipient_id: RecipientId = Field(
-        repr=False, description="The recipient's phone number, E.164 without `+`; personal data."
-    )
+    recipient_id: GroupOrRecipientId = Field(
+        repr=False, description="The recipient's phone number, E.164 without `+` (personal data); the "
+        "group's id when `recipient_type` is `group`.")
+    recipient_participant_id: RecipientId | None = Field(
+        default=None, repr=False, exclude_if=absent_when_none, validate_default=True,
+        description="In a group: the participant this status is about, E.164 without `+` (personal data); "
+        "required when `recipient_type` is `group`.")
+    # Absent from most statuses since Graph API v24 (Meta sends it in free-entry-point windows).
     conversation: Conversation | None = Field(default=None, description="The conversation, when Meta sends one.")
     pricing: Pricing | None = Field(default=None, description="Pricing, on some or all statuses of a message.")
+
+    @field_validator("recipient_id")
+    @classmethod
+    def _a_number_unless_a_group(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("recipient_type") != "group" and not _E164.fullmatch(value):
+            # The value is not repeated: it may be a phone number.
+            raise PydanticCustomError(
+                "recipient_id", "must be a phone number, E.164 without + (5 to 20 digits), unless "
+                "recipient_type is group")
+        return value
+
+    @field_validator("recipient_participant_id")
+    @classmethod
+    def _required_in_a_group(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("recipient_type") == "group":
+            raise PydanticCustomError("missing", "Field required when recipient_type is group")
+        return value
+
+    @property
+    def is_group(self) -> bool:
+        return self.recipient_type == "group"
+
+    @property
+    def recipient_number(self) -> str:
+        """The phone number the message reached: the participant's in a group (its market, §4.1)."""
+        return self.recipient_participant_id if self.recipient_participant_id is not None else self.recipient_id
 
     @property
     def timestamp_utc(self) -> datetime:
@@ -68,8 +115,8 @@ class Status(ContractModel):
         return unix_seconds_to_utc(self.timestamp)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # Meta adds fields over time, some personal (e.g. `recipient_participant_id`
-        # in groups), so unknown fields are left out of repr/str too.
+        # Meta adds fields over time, some of them personal, so unknown fields are left out of
+        # repr/str too.
         for name, value in super().__repr_args__():
             if name in type(self).model_fields:
                 yield name, value

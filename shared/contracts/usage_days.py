@@ -8,14 +8,9 @@ grows with every batch that added to them, so a reader keeps the highest
 version: a record published twice, or relayed out of order, changes nothing.
 """
 
-from typing import Annotated
+from pydantic import Field, NonNegativeInt, PositiveInt
 
-from pydantic import Field, NonNegativeInt, PositiveInt, StringConstraints
-
-from shared.contracts.base import Amount, BillingModel, ContractModel, Currency, Id, IsoDate
-
-# Any category Meta sends (CONTRACT.md §3.1 since 1.1), not only the known ones.
-AnyCategory = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+from shared.contracts.base import Amount, BillingModel, Category, ContractModel, Currency, Id, IsoDate
 
 
 class UsageDay(ContractModel):
@@ -28,7 +23,7 @@ class UsageDay(ContractModel):
     billing_model: BillingModel = Field(description="The partner's billing model.")
     currency: Currency = Field(description="The partner's currency, that of `amount`.")
     day: IsoDate = Field(description="The UTC day of the messages' billing time.")
-    category: AnyCategory = Field(description="Meta's pricing category.")
+    category: Category = Field(description="Meta's pricing category.")
     charged: NonNegativeInt = Field(description="Charged messages so far.")
     free: NonNegativeInt = Field(description="Free messages so far (counted, never charged).")
     amount: Amount = Field(description="What the charged messages cost so far, exactly.")

@@ -65,17 +65,17 @@ class PostgresBalanceStore:
             return []
         rows = await self.conn.fetch(
             """INSERT INTO ledger (kind, business_id, owner_id, amount, occurred_at, own_month, booked_month,
-                                   channel_id, client_id, category, method, topup_request_id)
-               SELECT k, b, o, a, t, to_char(t AT TIME ZONE 'UTC', 'YYYY-MM'), m, ch, cl, ca, me, tr
+                                   channel_id, client_id, category, method, topup_request_id, tier_from)
+               SELECT k, b, o, a, t, to_char(t AT TIME ZONE 'UTC', 'YYYY-MM'), m, ch, cl, ca, me, tr, tf
                FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[],
-                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-                    AS u(k, b, o, a, t, m, ch, cl, ca, me, tr)
+                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+                    AS u(k, b, o, a, t, m, ch, cl, ca, me, tr, tf)
                ON CONFLICT (kind, business_id) DO NOTHING
                RETURNING kind, business_id""",
             [e.kind for e in unique], [e.business_id for e in unique], [e.owner_id for e in unique],
             [e.amount for e in unique], [e.occurred_at for e in unique], [e.booked_month for e in unique],
             [e.channel_id for e in unique], [e.client_id for e in unique], [e.category for e in unique],
-            [e.method for e in unique], [e.topup_request_id for e in unique])
+            [e.method for e in unique], [e.topup_request_id for e in unique], [e.tier_from for e in unique])
         new = {(r["kind"], r["business_id"]) for r in rows}
         return [e for e in unique if (e.kind, e.business_id) in new]
 
@@ -191,15 +191,20 @@ class PostgresBalanceStore:
                FROM balances b JOIN ledger l ON l.owner_id = b.owner_id AND l.booked_month <= $1
                GROUP BY b.owner_id ORDER BY b.owner_id""", month)
         lines: dict[str, list[UsageLine]] = defaultdict(list)
+        # Usage priced in volume-tier bands is broken down by band and rate (a usage entry's rate is its
+        # amount); usage without bands stays one line per (channel, category, usage month).
         for r in await self.conn.fetch(
-                """SELECT owner_id, channel_id, client_id, category, own_month, count(*) AS n,
+                """SELECT owner_id, channel_id, client_id, category, own_month, tier_from,
+                          CASE WHEN tier_from IS NOT NULL THEN -amount END AS rate, count(*) AS n,
                           -sum(amount) AS amount
                    FROM ledger WHERE booked_month = $1 AND kind = 'usage'
-                   GROUP BY owner_id, channel_id, client_id, category, own_month
-                   ORDER BY owner_id, channel_id, own_month, category""", month):
+                   GROUP BY owner_id, channel_id, client_id, category, own_month, tier_from, 7
+                   ORDER BY owner_id, channel_id, own_month, category, tier_from NULLS FIRST, rate DESC""",
+                month):
             lines[r["owner_id"]].append(UsageLine(
                 channel_id=r["channel_id"], client_id=r["client_id"], category=r["category"],
-                usage_month=r["own_month"], quantity=r["n"], amount=plain(r["amount"])))
+                usage_month=r["own_month"], quantity=r["n"], amount=plain(r["amount"]),
+                rate=plain(r["rate"]) if r["rate"] is not None else None, tier_from=r["tier_from"]))
         payments: dict[str, list[PaymentLine]] = defaultdict(list)
         for r in await self.conn.fetch(
                 "SELECT owner_id, business_id, method, amount, occurred_at FROM ledger "

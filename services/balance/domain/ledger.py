@@ -37,3 +37,4 @@ class Entry:
     category: str | None = None
     method: str | None = None
     topup_request_id: str | None = None
+    tier_from: int | None = None  # usage priced in a volume-tier band: the band's `from`

@@ -5,11 +5,13 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from shared.contracts import BalanceClosing, Invoice, InvoiceLine, InvoiceSummary, LedgerEntry, Recipient
+from shared.contracts import (BalanceClosing, Invoice, InvoiceLine, InvoiceSummary, LedgerEntry, Recipient,
+                              UsageLine)
 from shared.money import plain, round_line
 
 from .fees import card_fee
 from .tax import UNTAXED_CODES, tax
+from .volume_tiers import tier_breakdown
 
 _IDS = uuid.UUID("0b6f7f2e-6a43-4b8c-9d1e-8c3f5a2d7e90")
 
@@ -44,22 +46,23 @@ def closing_lines(closing: BalanceClosing | None, month: str) -> list[InvoiceLin
     `settled_with_credit_balance` for their total, a `transaction_fee` per card payment."""
     if closing is None:
         return []
-    grouped: dict[tuple[str, str, str, str], list[Decimal | int]] = defaultdict(lambda: [0, Decimal(0)])
+    # One line per (channel, category, usage month), whatever volume-tier bands its messages were in.
+    grouped: dict[tuple[str, str, str, str], list[UsageLine]] = defaultdict(list)
     for u in closing.usage_lines:
-        g = grouped[(u.channel_id, u.client_id, u.category, u.usage_month)]
-        g[0] += u.quantity
-        g[1] += u.amount
+        grouped[(u.channel_id, u.client_id, u.category, u.usage_month)].append(u)
     lines: list[InvoiceLine] = []
-    for (channel_id, client_id, category, usage_month), (quantity, exact) in sorted(
+    for (channel_id, client_id, category, usage_month), parts in sorted(
             grouped.items(), key=lambda kv: (kv[0][3] != month, kv[0][0], kv[0][3], kv[0][2])):
         late = usage_month != month
+        quantity = sum(u.quantity for u in parts)
+        exact = sum((u.amount for u in parts), Decimal(0))
         lines.append(InvoiceLine(
             code="late_usage" if late else "usage", category=category,
             usage_month=usage_month if late else None, service_month=usage_month,
-            quantity=str(quantity), unit_price=plain(Decimal(exact) / quantity) if quantity else Decimal("0"),
-            amount=round_line(Decimal(exact)), client_id=client_id, channel_id=channel_id,
+            quantity=str(quantity), unit_price=plain(exact / quantity) if quantity else Decimal("0"),
+            amount=round_line(exact), client_id=client_id, channel_id=channel_id,
             description=(f"{'Late usage' if late else 'Usage'} {category}, {channel_id}, {usage_month}: "
-                         f"{quantity} messages")))
+                         f"{quantity} messages{tier_breakdown(parts)}")))
     if lines:
         used = sum((line.amount for line in lines), Decimal("0.00"))
         lines.append(InvoiceLine(code="settled_with_credit_balance", quantity="1", unit_price=-used,

@@ -1,7 +1,7 @@
 """The usage store on PostgreSQL: set-based statements, one transaction per batch."""
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from ..domain.accounts import ChannelAccount, KnownPartner
 from ..domain.charging import MessageState, Outcome, PricingInfo
 from ..domain.days import DayDelta, usage_day
 from ..domain.pricing import RateBook
+from ..domain.tiers import TierKey
 from ..ports import Hold, RecordRef, Tally
 
 _MESSAGE_COLUMNS = ("message_id, channel_id, outcome, country, pricing_model, category, pricing_type, "
@@ -77,8 +78,9 @@ class PostgresUsageStore:
 
     async def channel_accounts(self, channel_ids: Collection[str]) -> dict[str, ChannelAccount]:
         rows = await self.conn.fetch(
-            "SELECT c.channel_id, c.client_id, c.partner_id, p.billing_model, p.currency "
-            "FROM channels c JOIN partners p ON p.partner_id = c.partner_id "
+            "SELECT c.channel_id, c.client_id, c.partner_id, p.billing_model, p.currency, "
+            "cl.business_portfolio_id FROM channels c JOIN partners p ON p.partner_id = c.partner_id "
+            "LEFT JOIN clients cl ON cl.client_id = c.client_id "
             "WHERE c.channel_id = ANY($1::text[])", list(channel_ids))
         return {r["channel_id"]: ChannelAccount(*r.values()) for r in rows}
 
@@ -103,6 +105,23 @@ class PostgresUsageStore:
         rows = await self.conn.fetch(
             "SELECT message_id FROM conversations WHERE conversation_id = ANY($1::text[])", conversations)
         return {r["message_id"] for r in rows}
+
+    async def advance_tiers(self, increments: Mapping[TierKey, int]) -> dict[TierKey, int]:
+        keys = list(increments)
+        # One statement for the batch; ORDER BY: every instance locks the counts in the same order.
+        rows = await self.conn.fetch(
+            "INSERT INTO tier_counts AS t (portfolio_id, market, category, usage_month, charged) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+            "ORDER BY 1, 2, 3, 4 "
+            "ON CONFLICT (portfolio_id, market, category, usage_month) DO UPDATE SET charged = t.charged + "
+            "excluded.charged RETURNING portfolio_id, market, category, usage_month, charged",
+            [k.portfolio_id for k in keys], [k.market for k in keys], [k.category for k in keys],
+            [k.usage_month for k in keys], [increments[k] for k in keys])
+        before = {}
+        for r in rows:
+            key = TierKey(r["portfolio_id"], r["market"], r["category"], r["usage_month"])
+            before[key] = r["charged"] - increments[key]
+        return before
 
     async def emit(self, usage: Sequence[PricedUsage]) -> None:
         await enqueue(self.conn, [OutboxRecord(USAGE_PRICED.name, u.balance.owner_id.encode(), encode(u))
@@ -207,9 +226,10 @@ class PostgresUsageStore:
 
     async def upsert_client(self, e: ClientUpserted) -> None:
         await self.conn.execute(
-            "INSERT INTO clients (client_id, partner_id, name) VALUES ($1, $2, $3) "
+            "INSERT INTO clients (client_id, partner_id, name, business_portfolio_id) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (client_id) DO UPDATE SET partner_id = excluded.partner_id, name = excluded.name, "
-            "updated_at = now()", e.client_id, e.partner_id, e.name)
+            "business_portfolio_id = excluded.business_portfolio_id, updated_at = now()",
+            e.client_id, e.partner_id, e.name, e.business_portfolio_id)
 
     async def upsert_channel(self, e: ChannelAdded) -> None:
         await self.conn.execute(

@@ -7,13 +7,19 @@ from shared.contracts import Account, ErrorCode, PartnerUpserted
 
 @dataclass(frozen=True, slots=True)
 class ChannelAccount:
-    """A channel as billing sees it: its owners, model and currency."""
+    """A channel as billing sees it: its owners, model, currency and business portfolio."""
 
     channel_id: str
     client_id: str
     partner_id: str
     billing_model: str
     currency: str
+    business_portfolio_id: str | None = None
+
+    @property
+    def portfolio_id(self) -> str:
+        """Whose volume tiers its messages count in: the client's business portfolio, else the client."""
+        return self.business_portfolio_id or self.client_id
 
     @property
     def balance(self) -> Account:

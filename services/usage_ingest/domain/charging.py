@@ -4,6 +4,9 @@ A message's statuses arrive in any order and any number of times. Each one is
 folded into the message's state; the fold is idempotent and, apart from the
 billing time, order-independent, so a redelivered batch changes nothing.
 Once a state is *settled* (charged, free, failed, …) nothing changes it.
+
+A "message" here is the charged unit: a 1:1 message, or one participant of a
+group message (`domain/participants.py`); `message_id` is the unit's key.
 """
 
 from dataclasses import dataclass
@@ -24,7 +27,8 @@ class Outcome(StrEnum):
 # from the DLQ after the fix (a rate card published, the channel added) is
 # evaluated again.
 SETTLED = frozenset({Outcome.CHARGED, Outcome.FREE, Outcome.FAILED})
-DELIVERY_EVIDENCE = frozenset({"delivered", "read"})
+# `played` (a voice message played) implies delivery, as `read` does.
+DELIVERY_EVIDENCE = frozenset({"delivered", "read", "played"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +36,15 @@ class PricingInfo:
     pricing_model: str
     category: str
     type: str | None
-    billable: bool
+    billable: bool | None
 
     @property
     def is_free(self) -> bool:
-        """`pricing.type` other than `regular`, or `billable: false` without a type."""
+        """`pricing.type` other than `regular`, or `billable: false` without a type. Meta deprecates
+        `billable`: with neither, the message is regular and its category's rate decides."""
         if self.type is not None:
             return self.type != "regular"
-        return not self.billable
+        return self.billable is False
 
 
 @dataclass(frozen=True, slots=True)

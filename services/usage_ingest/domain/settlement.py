@@ -1,4 +1,4 @@
-"""Settling a ready message: free, charged at its rate, or refused for want of a rate."""
+"""Settling a ready message: free, charged at its rate (its volume-tier band), or refused for want of a rate."""
 
 from enum import StrEnum
 
@@ -6,7 +6,8 @@ from shared.contracts import PricedUsage
 
 from .accounts import ChannelAccount
 from .charging import MessageState
-from .pricing import RateBook
+from .pricing import Quote, RateBook
+from .tiers import Charge, TierKey
 
 
 class Verdict(StrEnum):
@@ -32,20 +33,33 @@ def verdict(state: MessageState, account: ChannelAccount | None) -> Verdict:
     return Verdict.CHARGE
 
 
-def price(state: MessageState, account: ChannelAccount, book: RateBook) -> PricedUsage | None:
-    """The priced usage of a message to charge; None when the rate card in force has no rate."""
+def quote(state: MessageState, account: ChannelAccount, book: RateBook) -> Quote | None:
+    """The rate card's answer for a message to charge; None when the card in force has no rate for it."""
+    assert state.pricing is not None and state.delivered_at is not None
+    return book.quote(account.currency, state.delivered_at.date(), state.country, state.pricing.category)
+
+
+def charge_of(state: MessageState, account: ChannelAccount, q: Quote) -> Charge:
+    """The message's place in its volume count: (portfolio, market, rate's category, usage month)."""
+    at = state.delivered_at
+    assert at is not None
+    # Formatted by hand: strftime costs several times more, for every charged message.
+    key = TierKey(account.portfolio_id, q.market, q.category, f"{at.year:04d}-{at.month:02d}")
+    return Charge(key, at, state.message_id)
+
+
+def price(state: MessageState, account: ChannelAccount, q: Quote, n: int) -> PricedUsage:
+    """The priced usage of the n-th charged message of its volume count."""
     assert state.pricing is not None and state.delivered_at is not None
     billed_at = state.delivered_at
-    quote = book.quote(account.currency, billed_at.date(), state.country, state.pricing.category)
-    if quote is None:
-        return None
+    rate, tier_from = q.for_nth(n)
     return PricedUsage(
         usage_id=state.message_id, balance=account.balance, partner_id=account.partner_id,
         client_id=account.client_id, channel_id=account.channel_id, billing_model=account.billing_model,
         currency=account.currency, category=state.pricing.category,
         pricing_model=state.pricing.pricing_model, conversation_id=state.conversation_id,
-        country=state.country, market=quote.market, ratecard_id=quote.ratecard_id, rate=quote.rate,
-        amount=quote.rate, billed_at=billed_at, usage_month=billed_at.strftime("%Y-%m"),
+        country=state.country, market=q.market, ratecard_id=q.ratecard_id, rate=rate, tier_from=tier_from,
+        amount=rate, billed_at=billed_at, usage_month=billed_at.strftime("%Y-%m"),
     )
 
 

@@ -170,7 +170,7 @@ class FakeBalanceStore(FakeStore):
             if (e.kind, e.business_id) in seen:
                 continue  # ON CONFLICT (kind, business_id) DO NOTHING
             stored = Entry(e.kind, e.business_id, e.owner_id, numeric(e.amount), e.occurred_at, e.booked_month,
-                           e.channel_id, e.client_id, e.category, e.method, e.topup_request_id)
+                           e.channel_id, e.client_id, e.category, e.method, e.topup_request_id, e.tier_from)
             self.ledger.append(LedgerRow(stored, month_of(e.occurred_at)))
             seen.add((e.kind, e.business_id))
             new.append(e)
@@ -294,10 +294,15 @@ class FakeBalanceStore(FakeStore):
             for r in rows:
                 if r.entry.booked_month == month and r.entry.kind == "usage":
                     e = r.entry
-                    groups[(e.channel_id, e.client_id, e.category, r.own_month)].append(e)
+                    # Banded usage by band and rate (its amount); usage without bands in one line.
+                    rate = -e.amount if e.tier_from is not None else None
+                    groups[(e.channel_id, e.client_id, e.category, r.own_month, e.tier_from, rate)].append(e)
             lines = [UsageLine(channel_id=ch, client_id=cl, category=ca, usage_month=own, quantity=len(es),
-                               amount=plain(-sum((e.amount for e in es), Decimal(0))))
-                     for (ch, cl, ca, own), es in sorted(groups.items(), key=lambda g: (g[0][0], g[0][3], g[0][2]))]
+                               amount=plain(-sum((e.amount for e in es), Decimal(0))),
+                               rate=plain(rate) if rate is not None else None, tier_from=tier)
+                     for (ch, cl, ca, own, tier, rate), es in sorted(
+                         groups.items(), key=lambda g: (g[0][0], g[0][3], g[0][2], g[0][4] is not None,
+                                                        g[0][4] or 0, -(g[0][5] or 0)))]
             payments = [PaymentLine(payment_id=e.business_id, method=e.method, amount=plain(e.amount),
                                     paid_at=e.occurred_at)
                         for e in sorted((e for e in this if e.kind == "payment"),

@@ -46,6 +46,8 @@ def billing(*args: str):
     (["directory", "channel", "xCH", "--client", "xCL", "--partner", "xPA", "--license", "regular", "--starts",
       "17.10.2026"], "--starts: Datetime must be RFC 3339 with a timezone"),
     (["directory", "cancel", "xCH", "--partner", "xPA", "--at", "yesterday"], "--at: Datetime must be RFC 3339"),
+    (["directory", "client", "xCL", "--partner", "xPA", "--name", "X", "--country", "AT", "--portfolio", "9" * 129],
+     "invalid client: --portfolio: String should have at most 128 characters"),
     (["money", "payment", "100.00", "--id", "p1"], "name exactly one balance: --partner PARTNER"),
     (["money", "payment", "100.00", "--id", "p1", "--partner", "a", "--channel", "b"], "name exactly one balance"),
     (["money", "payment", "0", "--id", "p1", "--partner", "a"], "amount must be positive (got 0)"),

@@ -41,7 +41,7 @@ def test_each_currency_and_effective_date_is_a_card_of_its_own():
     ("Germany,Marketing,0.11311111,EUR,2026-10-01", "line 3: rate: Rate must have at most 6 decimal places"),
     ("Germany,Marketing,-0.1,EUR,2026-10-01", "line 3: rate: Rate must not be negative"),
     ("Germany,Marketing,0,11,EUR,2026-10-01", "line 3: more fields than columns (a decimal comma?"),
-    ("Germany,Promotional,0.1,EUR,2026-10-01", "line 3: category: Input should be"),
+    ("Germany,,0.1,EUR,2026-10-01", "line 3: category: String should have at least 1 character"),
     ("Germany,Marketing,0.1,GBP,2026-10-01", "line 3: currency: Input should be 'EUR' or 'USD'"),
     ("Germany,Marketing,0.1,EUR,01/10/2026", "line 3: effective_date: Date must be a string YYYY-MM-DD"),
     ("Germany,Marketing,0.2,EUR,2026-10-01", "more than one rate for market 'Germany' and category 'marketing'"),

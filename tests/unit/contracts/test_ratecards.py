@@ -84,11 +84,55 @@ def test_card_field_outside_its_allowed_set_is_schema_invalid(schema_invalid, fi
     assert schema_invalid(TOPIC, value).startswith(f"{field}")
 
 
-def test_rate_line_with_unknown_category_is_schema_invalid(schema_invalid) -> None:
-    """A category outside the seven of §3.1 is refused."""
+def test_any_category_name_is_accepted_but_not_an_empty_or_overlong_one(schema_invalid) -> None:
+    """Meta adds categories (1.1): a new name is a rate like any other; empty or over 64 characters is not."""
     value = example()
-    value["rates"][1]["category"] = "promotional"
-    assert schema_invalid(TOPIC, value).startswith("rates.1.category: Input should be")
+    value["rates"][1]["category"] = "general_purpose_ai"
+    card = decode(TOPIC, json.dumps(value).encode())
+    assert isinstance(card, RateCard) and card.rates[1].category == "general_purpose_ai"
+    for bad in ("", "x" * 65):
+        value["rates"][1]["category"] = bad
+        assert schema_invalid(TOPIC, value).startswith("rates.1.category: String should have")
+
+
+TIERS = [{"market": "Germany", "category": "utility", "from": 0, "rate": "0.0456"},
+         {"market": "Germany", "category": "utility", "from": 100000, "rate": "0.0433"},
+         {"market": "Germany", "category": "utility", "from": 1000000, "rate": "0.0410"}]
+
+
+def test_the_contract_example_with_tiers_parses_and_serialises_back_unchanged() -> None:
+    """§3.3's `tiers`: `from` on the wire, exact rates, the same JSON back."""
+    value = {**example(), "tiers": TIERS}
+    card = decode(TOPIC, json.dumps(value).encode())
+    assert isinstance(card, RateCard) and card.tiers is not None
+    assert [(t.from_, t.rate) for t in card.tiers] == [
+        (0, Decimal("0.0456")), (100000, Decimal("0.0433")), (1000000, Decimal("0.0410"))]
+    assert json.loads(encode(card)) == value
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda t: t.pop(0), "tiers: the bands of (Germany, utility) start at from 100000; the first band must be "
+                         "from 0"),
+    (lambda t: t[2].update({"from": 100000}), "tiers: band from 100000 of (Germany, utility) is given twice"),
+    (lambda t: t[1].update({"from": -5}), "tiers.1.from: band from -5 of (Germany, utility) must not be negative"),
+    (lambda t: t[1].update({"rate": "-0.0433"}), "tiers.1.rate: Rate must not be negative"),
+    (lambda t: t[0].update({"rate": "0.0500"}), "tiers: band from 0 of (Germany, utility) has rate 0.0500 but "
+                                                "the card's rate for it is 0.0456"),
+    (lambda t: t[1].update({"from": "100000"}), "tiers.1.from: Input should be a valid integer"),
+])
+def test_inconsistent_bands_are_schema_invalid_naming_the_band(schema_invalid, change, expected) -> None:
+    """No band from 0, a repeated `from`, a negative value, a band 0 that is not the plain rate: refused,
+    and the message says which band."""
+    tiers = [dict(t) for t in TIERS]
+    change(tiers)
+    assert schema_invalid(TOPIC, {**example(), "tiers": tiers}) == expected
+
+
+def test_bands_of_a_category_without_a_plain_rate_are_accepted() -> None:
+    """A (market, category) priced only by its bands: band 0 is its plain rate."""
+    tiers = [{**t, "category": "authentication-international"} for t in TIERS]
+    card = decode(TOPIC, json.dumps({**example(), "tiers": tiers}).encode())
+    assert isinstance(card, RateCard) and card.tiers is not None and len(card.tiers) == 3
 
 
 @pytest.mark.parametrize("field", ["ratecard_id", "currency", "effective_from", "markets", "default_market", "rates"])

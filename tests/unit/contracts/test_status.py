@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.contracts import MessageStatus, decode, encode
+from shared.contracts import ContractViolation, MessageStatus, decode, encode
 from shared.topics import MESSAGE_STATUS
 
 TOPIC = MESSAGE_STATUS.name
@@ -97,7 +97,6 @@ def test_unknown_fields_top_level_and_nested_are_accepted_and_kept() -> None:
         (("status", "status"), "status.status: Field required"),
         (("status", "timestamp"), "status.timestamp: Field required"),
         (("status", "recipient_id"), "status.recipient_id: Field required"),
-        (("status", "pricing", "billable"), "status.pricing.billable: Field required"),
         (("status", "pricing", "pricing_model"), "status.pricing.pricing_model: Field required"),
         (("status", "pricing", "category"), "status.pricing.category: Field required"),
         (("status", "conversation", "id"), "status.conversation.id: Field required"),
@@ -118,7 +117,9 @@ def test_missing_required_field_is_schema_invalid_naming_its_path(schema_invalid
     [
         (("status", "status"), "deleted"),
         (("status", "pricing", "type"), "paid"),
-        (("status", "pricing", "category"), "marketing-lite"),
+        (("status", "pricing", "category"), ""),
+        (("status", "pricing", "category"), "x" * 65),
+        (("status", "recipient_type"), "broadcast"),
         (("status", "pricing", "pricing_model"), "pmp"),
         (("status", "pricing", "billable"), "true"),
         (("status", "timestamp"), 1792577700),
@@ -142,12 +143,87 @@ def test_value_outside_its_allowed_set_is_schema_invalid(schema_invalid, path, b
 def test_recipient_phone_number_does_not_appear_in_repr_or_str() -> None:
     """The recipient's number is personal data and must never reach a log line through repr/str."""
     value = example()
-    value["status"]["recipient_participant_id"] = PHONE  # Meta's groups variant, an unknown field
+    value["status"]["recipient_identity_key_hash"] = PHONE  # an unknown field that could be personal
     message = decode(TOPIC, json.dumps(value).encode())
     assert isinstance(message, MessageStatus)
     for text in (repr(message), str(message), repr(message.status), str(message.status)):
         assert PHONE not in text
     assert message.status.recipient_id == PHONE
+
+
+# A marketing template to a WhatsApp group, one participant's status, shaped as Meta's status-webhook
+# reference of 2026 shows it: no `conversation`, no `billable`, Meta's newer fields along.
+GROUP = """
+{
+  "channel_id": "acmeCH0001",
+  "waba_id": "102290129340398",
+  "phone_number_id": "106540352242922",
+  "received_at": "2026-10-20T10:15:02Z",
+  "status": {
+    "id": "wamid.HBgLNDkxNTExMjM0NTY3OBUCABIYFDNBMDQ=",
+    "status": "read",
+    "timestamp": "1792577700",
+    "recipient_type": "group",
+    "recipient_id": "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyODM4MjAZD",
+    "recipient_participant_id": "4915112345678",
+    "recipient_identity_key_hash": "DF2lS5v2W6x=",
+    "biz_opaque_callback_data": "order-42",
+    "pricing": {"pricing_model": "PMP", "type": "regular", "category": "group_marketing"}
+  }
+}
+"""
+
+
+def test_a_group_participant_status_of_2026_is_accepted_and_kept_as_it_came() -> None:
+    """`recipient_type: group`, a group id, the participant's number, no `billable`: accepted, re-encoded
+    as it came (an absent conversation spelt out as null), and the market's number is the participant's."""
+    message = decode(TOPIC, GROUP.encode())
+    assert isinstance(message, MessageStatus)
+    assert message.status.is_group and message.status.recipient_number == PHONE
+    assert message.status.pricing is not None and message.status.pricing.billable is None
+    expected = json.loads(GROUP)
+    expected["status"]["conversation"] = None
+    assert json.loads(encode(message)) == expected
+    for text in (repr(message), str(message.status)):
+        assert PHONE not in text and "Y2FwaV9ncm91" not in text
+
+
+def test_a_group_status_without_its_participant_is_schema_invalid() -> None:
+    """In a group the participant is the billed unit: a status that does not name one is refused."""
+    value = json.loads(GROUP)
+    del value["status"]["recipient_participant_id"]
+    with pytest.raises(ContractViolation) as caught:
+        decode(TOPIC, json.dumps(value).encode())
+    assert caught.value.message == "status.recipient_participant_id: Field required when recipient_type is group"
+
+
+@pytest.mark.parametrize("participant", ["+4915112345678", "1234", "group-7"])
+def test_a_participant_that_is_not_a_phone_number_is_schema_invalid(schema_invalid, participant) -> None:
+    """The participant's number is E.164 without `+`, as a 1:1 recipient's is; the value is not echoed."""
+    value = json.loads(GROUP)
+    value["status"]["recipient_participant_id"] = participant
+    message = schema_invalid(TOPIC, value)
+    assert message.startswith("status.recipient_participant_id: ") and participant not in message
+
+
+def test_a_group_id_is_no_number_but_a_one_to_one_recipient_must_be() -> None:
+    """`recipient_id` is a group id only in a group; `individual` (or no type) wants a phone number."""
+    value = json.loads(GROUP)
+    value["status"]["recipient_type"] = "individual"
+    with pytest.raises(ContractViolation) as caught:
+        decode(TOPIC, json.dumps(value).encode())
+    assert caught.value.message.startswith("status.recipient_id: must be a phone number")
+
+
+def test_played_and_any_category_are_accepted() -> None:
+    """`played` (a voice message) and a category Meta announced after this code was written."""
+    value = example()
+    value["status"]["status"] = "played"
+    value["status"]["pricing"]["category"] = "general_purpose_ai"
+    message = decode(TOPIC, json.dumps(value).encode())
+    assert isinstance(message, MessageStatus)
+    assert message.status.status == "played" and message.status.pricing is not None
+    assert message.status.pricing.category == "general_purpose_ai"
 
 
 def test_schema_invalid_message_does_not_echo_the_phone_number(schema_invalid) -> None:

@@ -8,7 +8,7 @@ dicts of `tests/builders.py` into the `Accepted` batches the use cases take.
 """
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +24,7 @@ from services.usage_ingest.domain.accounts import ChannelAccount, KnownPartner
 from services.usage_ingest.domain.charging import MessageState
 from services.usage_ingest.domain.days import DayDelta, usage_day
 from services.usage_ingest.domain.pricing import RateBook
+from services.usage_ingest.domain.tiers import TierKey
 from services.usage_ingest.ports import Hold, RecordRef, Tally
 from tests.unit.fakes import Feed as _Feed
 from tests.unit.fakes import FakeStore, StoreFailure
@@ -45,6 +46,7 @@ class ClientRow:
     client_id: str
     partner_id: str
     name: str
+    business_portfolio_id: str | None = None
 
 
 @dataclass
@@ -82,7 +84,7 @@ class LateDeadLetter:
 
 
 _STATE = ("messages", "partners", "clients", "channels", "ratecards", "ratecard_seq", "conversations",
-          "held", "late_dead_letters", "tally", "outbox", "usage_days", "day_records")
+          "held", "late_dead_letters", "tally", "outbox", "usage_days", "day_records", "tier_counts")
 
 
 class FakeUsageStore(FakeStore):
@@ -106,6 +108,7 @@ class FakeUsageStore(FakeStore):
         # (channel, day, category) → [charged, free, amount, version], and the records queued for the portal.
         self.usage_days: dict[tuple[str, date, str], list[Any]] = {}
         self.day_records: list[UsageDay] = []
+        self.tier_counts: Counter[TierKey] = Counter()
 
 
     # -- messages ----------------------------------------------------------------------------
@@ -132,9 +135,11 @@ class FakeUsageStore(FakeStore):
         for channel_id in channel_ids:
             c = self.channels.get(channel_id)
             p = self.partners.get(c.partner_id) if c else None
-            if c is not None and p is not None:  # channels JOIN partners
+            if c is not None and p is not None:  # channels JOIN partners LEFT JOIN clients
+                cl = self.clients.get(c.client_id)
                 out[channel_id] = ChannelAccount(c.channel_id, c.client_id, c.partner_id,
-                                                 p.billing_model, p.currency)
+                                                 p.billing_model, p.currency,
+                                                 cl.business_portfolio_id if cl else None)
         return out
 
     async def partner(self, partner_id: str) -> KnownPartner | None:
@@ -153,7 +158,8 @@ class FakeUsageStore(FakeStore):
 
     async def upsert_client(self, event: ClientUpserted) -> None:
         self._call("upsert_client")
-        self.clients[event.client_id] = ClientRow(event.client_id, event.partner_id, event.name)
+        self.clients[event.client_id] = ClientRow(event.client_id, event.partner_id, event.name,
+                                                  event.business_portfolio_id)
 
     async def upsert_channel(self, event: ChannelAdded) -> None:
         self._call("upsert_channel")
@@ -195,6 +201,12 @@ class FakeUsageStore(FakeStore):
             self.conversations.setdefault(conversation_id, message_id)
         # The owners, not only this call's winners.
         return {self.conversations[c] for c, _ in claims}
+
+    async def advance_tiers(self, increments: Mapping[TierKey, int]) -> dict[TierKey, int]:
+        self._call("advance_tiers")
+        before = {k: self.tier_counts[k] for k in increments}
+        self.tier_counts.update(increments)
+        return before
 
     async def emit(self, usage: Sequence[PricedUsage]) -> None:
         self._call("emit")

@@ -9,7 +9,7 @@ from services.usage_ingest.domain.accounts import ChannelAccount
 from services.usage_ingest.domain.charging import MessageState, Outcome, PricingInfo
 from services.usage_ingest.domain.pricing import Quote, RateBook
 from services.usage_ingest.domain.recipients import country_of
-from services.usage_ingest.domain.settlement import no_rate_reason, price
+from services.usage_ingest.domain.settlement import no_rate_reason, price, quote
 from shared.contracts import RateCard
 from tests.builders import AT_NUMBER, DE_NUMBER, FR_NUMBER, US_NUMBER, ratecard
 
@@ -26,11 +26,11 @@ ACME = ChannelAccount("acmeCH0001", "bobCL", "acmePA", "partner_paid", "EUR")
 
 def test_a_message_billed_the_day_before_a_new_card_uses_the_old_card_and_on_the_day_the_new_one():
     """The card in force is the latest `effective_from` on or before the billing date."""
-    assert BOOK.quote("EUR", date(2026, 10, 31), "DE", "marketing") == Quote("eur-2026-10", "Germany",
+    assert BOOK.quote("EUR", date(2026, 10, 31), "DE", "marketing") == Quote("eur-2026-10", "Germany", "marketing",
                                                                              Decimal("0.1131"))
-    assert BOOK.quote("EUR", date(2026, 11, 1), "DE", "marketing") == Quote("eur-2026-11", "Germany",
+    assert BOOK.quote("EUR", date(2026, 11, 1), "DE", "marketing") == Quote("eur-2026-11", "Germany", "marketing",
                                                                             Decimal("0.1200"))
-    assert BOOK.quote("EUR", date(2027, 6, 30), "DE", "marketing") == Quote("eur-2026-11", "Germany",
+    assert BOOK.quote("EUR", date(2027, 6, 30), "DE", "marketing") == Quote("eur-2026-11", "Germany", "marketing",
                                                                             Decimal("0.1200"))
     assert BOOK.in_force("EUR", date(2026, 10, 1)) == OCTOBER
 
@@ -43,9 +43,9 @@ def test_a_message_billed_before_the_first_card_has_no_rate():
 
 def test_each_currency_has_its_own_cards():
     """A partner billing in USD is priced from USD cards only, and EUR from EUR cards."""
-    assert BOOK.quote("USD", date(2026, 11, 15), "DE", "marketing") == Quote("usd-2026-10", "Germany",
+    assert BOOK.quote("USD", date(2026, 11, 15), "DE", "marketing") == Quote("usd-2026-10", "Germany", "marketing",
                                                                              Decimal("0.1365"))
-    assert BOOK.quote("EUR", date(2026, 10, 15), "DE", "marketing") == Quote("eur-2026-10", "Germany",
+    assert BOOK.quote("EUR", date(2026, 10, 15), "DE", "marketing") == Quote("eur-2026-10", "Germany", "marketing",
                                                                              Decimal("0.1131"))
     only_usd = RateBook([USD_OCTOBER])
     assert only_usd.quote("EUR", date(2026, 10, 15), "DE", "marketing") is None
@@ -55,7 +55,7 @@ def test_each_currency_has_its_own_cards():
 def test_a_country_not_in_the_cards_markets_belongs_to_its_default_market():
     """`markets` maps the listed countries; every other country, and no country at all, is the default."""
     for country in ("US", "FR", None):
-        assert BOOK.quote("EUR", date(2026, 10, 15), country, "marketing") == Quote("eur-2026-10", "Other",
+        assert BOOK.quote("EUR", date(2026, 10, 15), country, "marketing") == Quote("eur-2026-10", "Other", "marketing",
                                                                                     Decimal("0.0604"))
 
 
@@ -81,10 +81,15 @@ def _delivered(at: datetime, category: str = "marketing", country: str | None = 
                         PricingInfo("PMP", category, "regular", True), None, at, False)
 
 
+def _priced(state: MessageState, book: RateBook = BOOK, n: int = 1):
+    q = quote(state, ACME, book)
+    return None if q is None else price(state, ACME, q, n)
+
+
 def test_the_price_of_a_message_is_its_rate_on_its_utc_billing_day_and_month():
     """A delivery at 23:59:59 UTC on the 31st is October's; at 00:00:00 on the 1st, November's."""
-    last = price(_delivered(datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)), ACME, BOOK)
-    first = price(_delivered(datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC)), ACME, BOOK)
+    last = _priced(_delivered(datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)))
+    first = _priced(_delivered(datetime(2026, 11, 1, 0, 0, 0, tzinfo=UTC)))
     assert last is not None and first is not None
     assert (last.ratecard_id, last.amount, last.rate, last.usage_month) == (
         "eur-2026-10", Decimal("0.1131"), Decimal("0.1131"), "2026-10")
@@ -95,7 +100,7 @@ def test_the_price_of_a_message_is_its_rate_on_its_utc_billing_day_and_month():
 def test_a_message_without_a_rate_has_no_price_and_a_reason_naming_what_is_missing():
     """No rate: no priced usage, and a dead-letter sentence saying which rate is missing."""
     state = _delivered(datetime(2026, 10, 20, 10, 0, tzinfo=UTC), category="authentication")
-    assert price(state, ACME, BOOK) is None
+    assert _priced(state) is None
     assert no_rate_reason(state, ACME) == "no EUR rate for category authentication to DE on 2026-10-20"
     unknown = _delivered(datetime(2026, 10, 20, 10, 0, tzinfo=UTC), category="authentication", country=None)
     assert no_rate_reason(unknown, ACME) == ("no EUR rate for category authentication to an unknown country "

@@ -16,6 +16,7 @@ import pytest
 
 from services.usage_ingest import service
 from services.usage_ingest.domain.accounts import ChannelAccount
+from services.usage_ingest.domain.participants import ParticipantKeys
 from services.usage_ingest.ports import Tally
 from shared.contracts import Account, ErrorCode, PricedUsage, encode
 from shared.dead_letters import Accepted, Rejected
@@ -30,6 +31,7 @@ HOLD_S = 3600.0
 ACME = ChannelAccount("acmeCH0001", "bobCL", "acmePA", "partner_paid", "EUR")
 GLOBEX = ChannelAccount("globexCH0007", "initechCL", "globexPA", "direct_paid", "USD")
 REGULAR = pricing("marketing")
+KEYS = ParticipantKeys(b"test-participant-key")
 
 
 @dataclass
@@ -46,7 +48,7 @@ class World:
 
     async def statuses(self, *bodies: dict[str, Any], now: datetime = NOW) -> list[Accepted]:
         batch = self.feed.statuses(*bodies)
-        assert await service.ingest_statuses(self.uow, batch, now) == []
+        assert await service.ingest_statuses(self.uow, batch, now, KEYS) == []
         return batch
 
     async def directory(self, *bodies: dict[str, Any]) -> list[Rejected]:
@@ -69,6 +71,11 @@ class World:
 
 @pytest.fixture
 async def world() -> World:
+    return await new_world()
+
+
+async def new_world() -> World:
+    """A store with the EUR and USD cards, Partner-Paid acmePA (EUR) and Direct-Paid globexPA (USD)."""
     w = World()
     await w.ratecards(EUR_CARD, USD_CARD)
     assert await w.directory(
@@ -127,7 +134,7 @@ async def test_duplicate_statuses_charge_once_in_one_batch_across_batches_and_on
     r = status("wamid.A", "acmeCH0001", "read", "2026-10-20T10:15:09Z", price=REGULAR)
     batch = await world.statuses(d, d, r, d)
     await world.statuses(d, r)
-    assert await service.ingest_statuses(world.uow, batch, NOW) == []  # the first batch redelivered
+    assert await service.ingest_statuses(world.uow, batch, NOW, KEYS) == []  # the first batch redelivered
     assert world.charged() == {"wamid.A": acme_de("wamid.A")}
     assert world.store.tally == Counter({tally(): 1})
     # A redelivered status of a known channel is not held as if its channel were unknown.
@@ -563,14 +570,14 @@ async def test_a_failing_store_rolls_the_whole_batch_back_and_the_redelivered_ba
         status("wamid.U", "acmeCH0002", "delivered", "2026-10-20T10:15:02Z", price=REGULAR))
     world.store.fail_on = failing
     with pytest.raises(StoreFailure):
-        await service.ingest_statuses(world.uow, batch, NOW)
+        await service.ingest_statuses(world.uow, batch, NOW, KEYS)
     assert failing in world.store.calls
     assert world.store.snapshot() == before
     assert world.store.outbox == []
     assert (world.uow.committed, world.uow.rolled_back) == (committed, 1)
 
     world.store.fail_on = None
-    assert await service.ingest_statuses(world.uow, batch, NOW) == []
+    assert await service.ingest_statuses(world.uow, batch, NOW, KEYS) == []
     assert world.charged() == {"wamid.A": acme_de("wamid.A"),
                                "wamid.C": acme_de("wamid.C", pricing_model="CBP", conversation_id="conv-1")}
     assert world.store.held_reasons() == {0: "unknown_channel", 3: "unknown_channel"}

@@ -6,7 +6,7 @@ from decimal import Decimal
 from services.usage_ingest import service
 from tests.builders import pricing, status
 
-from .test_service import NOW, REGULAR, world  # noqa: F401  (the fixture)
+from .test_service import KEYS, NOW, REGULAR, world  # noqa: F401  (the fixture)
 
 
 async def test_a_batch_sums_charged_and_free_messages_per_channel_day_and_category(world):  # noqa: F811
@@ -30,5 +30,5 @@ async def test_a_redelivered_batch_adds_nothing_to_the_day(world):  # noqa: F811
     """Statuses already settled settle nothing again, so no new totals are published."""
     batch = await world.statuses(status("wamid.A", "acmeCH0001", "delivered", "2026-10-20T10:15:01Z",
                                         price=REGULAR))
-    await service.ingest_statuses(world.uow, batch, NOW)
+    await service.ingest_statuses(world.uow, batch, NOW, KEYS)
     assert len(world.store.day_records) == 1
