@@ -99,13 +99,16 @@ class PostgresInvoiceStore:
 
     async def save_invoice(self, invoice: Invoice) -> None:
         value = encode(invoice)
+        await self._record(invoice, value)
+        await enqueue(self.conn, [OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), value)])
+
+    async def _record(self, invoice: Invoice, value: bytes) -> None:
         # Queued for its documents in the same statement (one round trip: a close issues thousands).
         await self.conn.execute(
             "WITH issued AS (INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING invoice_id) "
             "INSERT INTO documents_pending (invoice_id) SELECT invoice_id FROM issued",
             invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
             invoice.period, invoice.issued_at, value.decode())
-        await enqueue(self.conn, [OutboxRecord(INVOICES.name, invoice.recipient.id.encode(), value)])
 
     async def save_address(self, recipient_type: str, recipient_id: str, address: Address | None) -> None:
         if address is None:
@@ -267,12 +270,7 @@ class PostgresInvoiceStore:
         return await self.conn.fetchval("SELECT number FROM invoices WHERE invoice_id = $1", invoice_id)
 
     async def record_published(self, invoice: Invoice, value: bytes, billed: Sequence[tuple[str, str, str]]) -> None:
-        # Its documents are made again: they are deterministic given the invoice (documents/pdf.py).
-        await self.conn.execute(
-            "WITH issued AS (INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING invoice_id) "
-            "INSERT INTO documents_pending (invoice_id) SELECT invoice_id FROM issued",
-            invoice.invoice_id, invoice.number, invoice.kind, invoice.recipient.id, invoice.partner_id,
-            invoice.period, invoice.issued_at, value.decode())
+        await self._record(invoice, value)  # its documents made again: deterministic given the invoice
         if billed:
             await self.conn.execute(
                 "INSERT INTO billed SELECT *, $4::uuid FROM unnest($1::text[], $2::text[], $3::text[]) "

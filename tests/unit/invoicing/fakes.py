@@ -167,7 +167,7 @@ class FakeInvoiceStore(FakeStore):
 
     async def next_number(self, year: int, series: str = "INV") -> str:
         self._call("next_number")
-        sequence = {"INV": self.invoice_numbers, "CN": self.credit_note_numbers}[series]
+        sequence = self._sequences()[series]
         sequence[year] = sequence.get(year, 0) + 1
         return f"{series}-{year}-{sequence[year]:06d}"
 
@@ -362,10 +362,14 @@ class FakeInvoiceStore(FakeStore):
 
     async def raise_sequence(self, prefix: str, year: int, n: int) -> None:
         self._call("raise_sequence")
-        sequences = {"INV": self.invoice_numbers, "CN": self.credit_note_numbers}
+        sequences = self._sequences()
         if prefix not in sequences:
             raise ValueError(f"no number sequence for the prefix {prefix}")
         sequences[prefix][year] = max(sequences[prefix].get(year, 0), n)
+
+    def _sequences(self) -> dict[str, dict[int, int]]:
+        """Prefix → (year → last number), as adapters/postgres.SEQUENCES maps them to tables."""
+        return {"INV": self.invoice_numbers, "CN": self.credit_note_numbers}
 
     # -- reading helpers for tests -----------------------------------------------------------
 
