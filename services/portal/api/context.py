@@ -46,7 +46,8 @@ class Context:
             yield Reads(conn, principal, self.filters)
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hand-off per request.
     return request.app.state.context
 
 
@@ -56,7 +57,7 @@ async def authenticated(request: Request) -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "missing_api_key", "send Authorization: Bearer <api key>")
-    principal = await context(request).keys.principal(key.strip())
+    principal = await request.app.state.context.keys.principal(key.strip())
     if principal is None:
         raise ApiError(401, "invalid_api_key", "this API key is unknown or revoked")
     return principal

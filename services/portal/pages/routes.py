@@ -43,7 +43,7 @@ def install(app: FastAPI, ctx: Context) -> None:
               name="chart")
     app.mount("/assets/portal", StaticFiles(directory=HERE.parent / "static"), name="portal")
 
-    def principal(request: Request) -> Principal:
+    async def principal(request: Request) -> Principal:  # async: no thread-pool hop per page
         token = request.cookies.get(COOKIE)
         if not token:
             raise SignedOut()

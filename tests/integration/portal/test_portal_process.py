@@ -71,7 +71,11 @@ async def test_balances_follow_the_ledger_and_a_top_up_asked_for_comes_back_as_t
         async def paid() -> bool:
             return get(portal, f"/v1/balances/{pp}", key)[1].get("amount") == "42.00"
 
+        async def opened() -> bool:  # the directory is read by another subscriber than the balance moves
+            return get(portal, f"/v1/balances/{unique}dCH", client_key)[0] == 200
+
         assert await until(paid, 60), portal.tail()
+        assert await until(opened, 60), portal.tail()
         assert get(portal, f"/v1/balances/{pp}", client_key)[0] == 404
         assert get(portal, f"/v1/balances/{unique}dCH", client_key)[1]["state"] == "depleted"
 
