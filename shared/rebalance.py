@@ -143,7 +143,10 @@ class StoredPositionsListener(ConsumerRebalanceListener):
                           partition=tp.partition, problem=plan.problem)
                 continue
             if plan.seek is not None:
-                consumer.seek(tp, plan.seek)
+                # Where the consumer starts on its own (the committed offset, else the log's start: reset is
+                # earliest) needs no seek: a seek after its first fetch would read that batch a second time.
+                if plan.seek != (committed[tp] if committed[tp] is not None else starts[tp]):
+                    consumer.seek(tp, plan.seek)
                 if plan.commit:
                     (rewind if (committed[tp] or 0) > plan.seek else forward)[tp] = plan.seek
             if plan.adopt is not None:
