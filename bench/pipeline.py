@@ -60,7 +60,10 @@ CHANNELS_PER_PARTNER = 50
 STATUSES_PER_MESSAGE = 2.28  # of the traffic mix, measured
 SERVICES = (("usage-ingest", "services.usage_ingest", "BILLING_USAGE_INGEST_"),
             ("balance", "services.balance", "BILLING_BALANCE_"),
-            ("invoicing", "services.invoicing", "BILLING_INVOICING_"))
+            ("invoicing", "services.invoicing", "BILLING_INVOICING_"),
+            # Not on the path to the debit, but it reads what the pipeline publishes (usage days, balance
+            # moves, …) on the same cores: measured with everything on, as in production.
+            ("portal", "services.portal", "BILLING_PORTAL_"))
 RAW_PARTITIONS = MESSAGE_STATUS.partitions
 
 
@@ -637,16 +640,17 @@ def rss_summary(samples: list[dict], total: int, names: Sequence[str]) -> dict:
 
 def table(result: dict) -> str:
     lines = ["| instances | raw limit (statuses/s) | end to end (statuses/s) | ratio | "
-             "CPU s/1,000 statuses: ingest / balance / invoicing / PostgreSQL / Kafka | "
-             "peak RSS MB: ingest / balance / invoicing |",
+             "CPU s/1,000 statuses: ingest / balance / invoicing / portal / PostgreSQL / Kafka | "
+             "peak RSS MB: ingest / balance / invoicing / portal |",
              "|---|---|---|---|---|---|"]
     for c in result["configs"]:
         p, cpu, rss = c["pipeline"], c["pipeline"]["cpu_s_per_1000"], c["pipeline"]["peak_rss_mb"]
         lines.append(
             f"| {c['instances']} | {c['raw']['statuses_per_s'] or 0:,} | {p['statuses_per_s']:,} | "
             f"{c['ratio'] * 100:.0f} % | {cpu.get('usage-ingest', 0):.3f} / {cpu.get('balance', 0):.3f} / "
-            f"{cpu.get('invoicing', 0):.3f} / {cpu.get('postgres', 0):.3f} / {cpu.get('kafka', 0):.3f} | "
-            f"{rss['usage-ingest']} / {rss['balance']} / {rss['invoicing']} |")
+            f"{cpu.get('invoicing', 0):.3f} / {cpu.get('portal', 0):.3f} / {cpu.get('postgres', 0):.3f} / "
+            f"{cpu.get('kafka', 0):.3f} | "
+            f"{rss['usage-ingest']} / {rss['balance']} / {rss['invoicing']} / {rss.get('portal', '-')} |")
     lines += ["", "| instances | offered (statuses/s) | share of throughput | debits | p50 ms | p95 ms | "
                   "p99 ms | max ms |", "|---|---|---|---|---|---|---|---|"]
     for c in result["configs"]:
