@@ -197,7 +197,10 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
     await restart_empty(s)
     enable_commit_timestamps(s)
     port = s.kafka_port + 10
-    env = env_for(s, "BILLING_PORTAL_") | {"BILLING_PORTAL_HTTP_PORT": str(port), "BILLING_PORTAL_LAG_INTERVAL_S": "0"}
+    # The portal reaches PostgreSQL over the server's Unix socket (its data directory): three round trips
+    # a request, each cheaper in CPU without TCP on the way.
+    env = env_for(s, "BILLING_PORTAL_") | {"BILLING_PORTAL_HTTP_PORT": str(port), "BILLING_PORTAL_LAG_INTERVAL_S": "0",
+                                           "BILLING_DB_HOST": str(postgres.data_dir(s))}
     portal = Proc("portal", [sys.executable, "-m", "services.portal"], env, s.logs / "portal.log")
     conn = await asyncpg.connect(host="127.0.0.1", port=s.pg_port, user=s.pg_user,
                                  password=s.pg_password.get_secret_value(), database=s.pg_database)

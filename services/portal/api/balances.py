@@ -59,11 +59,10 @@ async def balance_forecast(ctx: Context, principal: Principal, owner_id: str) ->
     today = ctx.today()
     first, last = window(today)
     async with ctx.session(principal) as reads:
-        row = await reads.balance(owner_id)
-        if row is None:
-            raise not_found("balance")
-        spent = await reads.spend(row, first, last)
-    return answers.forecast(row, forecast(row["amount"], spent, today), first, last, ctx.as_of.value)
+        row = await reads.balance_and_spend(owner_id, first, last)
+    if row is None:
+        raise not_found("balance")
+    return answers.forecast(row, forecast(row["amount"], row["spent"], today), first, last, ctx.as_of.value)
 
 
 @router.get("", response_model=BalanceList, summary="Every balance the key may see")

@@ -127,3 +127,16 @@ async def test_a_statement_prices_the_clients_usage_with_the_partners_markup(wor
     assert [(x["channel_id"], x["messages"], x["cost"], x["markup_percent"], x["price"]) for x in s["lines"]] == [
         (ch, 3, "0.3393", "15.00", "0.39")]
     assert f"{pid},{cl},{MONTH},USD,{ch},marketing,3,0.3393,15.00,0.39" in csv
+
+
+async def test_a_forecast_paces_a_balance_by_the_usage_that_debited_it(world):
+    """A Partner-Paid partner's pace is all its channels' usage of the 7 days; a Direct-Paid channel's its own."""
+    pp, dp = first_partner(world), first_partner(world, "direct_paid")
+    dp_channel = next(iter(world.partners[dp]["clients"].values()))
+    async with world.api() as http:
+        shared = (await http.get(f"/v1/balances/{pp}/forecast", headers=world.auth(f"partner:{pp}"))).json()
+        own = (await http.get(f"/v1/balances/{dp_channel}/forecast", headers=world.auth(f"partner:{dp}"))).json()
+    # Two channels × 0.3393 on 2026-10-20 for the partner, one for the channel, in the 7 days ending 2026-10-21.
+    assert (shared["amount"], shared["spend_per_day"], shared["zero_on"]) == ("20.50", "0.096943", "2027-05-20")
+    assert (own["amount"], own["spend_per_day"], own["zero_on"]) == ("10.50", "0.048471", "2027-05-25")
+    assert (shared["window_start"], shared["window_end"]) == ("2026-10-15", "2026-10-21")
