@@ -129,6 +129,7 @@ def encode(requests: list[list[str]]) -> list[bytes]:
 
 async def _share(port: int, requests: list[list[str]], rate: float, total: int, start: float, index: int,
                  processes: int, connections: int) -> dict:
+    cpu = time.process_time()
     mine = range(index, total, processes)
     shard = Shard("127.0.0.1", port, encode(requests), len(mine))
     for _ in range(connections):
@@ -141,7 +142,7 @@ async def _share(port: int, requests: list[list[str]], rate: float, total: int, 
         await asyncio.wait_for(shard.finished, timeout=120)
     return {"latencies": shard.latencies, "late": shard.late, "statuses": dict(shard.statuses),
             "queued": shard.queued, "last_sent": shard.last_sent,
-            "last_answered": shard.last_answered}
+            "last_answered": shard.last_answered, "cpu_s": time.process_time() - cpu}
 
 
 def share(args: tuple) -> dict:
@@ -181,7 +182,8 @@ def run(port: int, rate: float, seconds: float, requests: list[list[str]], conne
             "achieved_per_s": round(len(latencies) / (max(p["last_answered"] for p in parts) - start), 1),
             "statuses": dict(statuses), **quantiles(latencies),
             "late_p99_ms": late["p99_ms"], "late_max_ms": late["max_ms"],
-            "queued_for_a_connection": sum(p["queued"] for p in parts)}
+            "queued_for_a_connection": sum(p["queued"] for p in parts),
+            "generator_cpu_ms_per_request": round(sum(p["cpu_s"] for p in parts) * 1000 / max(1, total), 3)}
 
 
 def main(port: int = typer.Option(..., help="The portal's port on 127.0.0.1."),

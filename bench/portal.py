@@ -39,7 +39,7 @@ from shared.topics import BALANCE_MOVES, DIRECTORY, MESSAGE_STATUS, RATECARDS, U
 from ops.lag import consumer_lag
 from services.portal.handlers import OWNED, READ
 
-from .pipeline import Proc, enable_commit_timestamps, log, percentiles, publish
+from .pipeline import Proc, enable_commit_timestamps, log, percentiles, publish, server_cpu
 from .services import RESULTS, env_for, restart_empty
 from .traffic import bench_card, directory_of, stream
 
@@ -226,13 +226,16 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
             load(port, 50, 5, mix)  # warm-up: connections, caches, the key lookups
         api = []
         for rate in rates:
-            cpu = portal.cpu()
+            cpu, pg = portal.cpu(), server_cpu(s)["postgres"]
             result = load(port, rate, seconds, mix)
             result["portal_cpu_ms_per_request"] = round((portal.cpu() - cpu) * 1000 / result["requests"], 2)
+            result["postgres_cpu_ms_per_request"] = round((server_cpu(s)["postgres"] - pg) * 1000 / result["requests"], 2)
             result["load_average"] = round(os.getloadavg()[0], 1)
-            log(f"{rate:.0f} req/s asked, {result['offered_per_s']} offered (late p99 {result['late_p99_ms']} ms), "
+            log(f"{rate:.0f} req/s asked, {result['offered_per_s']} offered (late p99 {result['late_p99_ms']} ms, "
+                f"{result['generator_cpu_ms_per_request']} ms generator CPU/request), "
                 f"{result['achieved_per_s']} answered: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-                f"{result['portal_cpu_ms_per_request']} ms CPU/request, {result['statuses']}, "
+                f"{result['portal_cpu_ms_per_request']} ms CPU/request (PostgreSQL "
+                f"{result['postgres_cpu_ms_per_request']}), {result['statuses']}, "
                 f"load {result['load_average']}")
             api.append(result)
         lag = await lag_run(s, conn, channels, lag_rate, lag_seconds) if lag_seconds > 0 else None
@@ -249,11 +252,13 @@ async def run(rates: list[float], seconds: float, lag_rate: float, lag_seconds: 
 
 def table(result: dict) -> str:
     lines = ["| asked (req/s) | offered | answered | generator late p99 ms | p50 ms | p95 ms | p99 ms | max ms | "
-             "portal CPU ms/request | load | statuses |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "portal CPU ms/request | PostgreSQL CPU ms/request | load | statuses |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["api"]:
         lines.append(f"| {r['rate']:.0f} | {r['offered_per_s']} | {r['achieved_per_s']} | {r['late_p99_ms']} | "
                      f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} | "
-                     f"{r['portal_cpu_ms_per_request']} | {r['load_average']} | {r['statuses']} |")
+                     f"{r['portal_cpu_ms_per_request']} | {r['postgres_cpu_ms_per_request']} | {r['load_average']} | "
+                     f"{r['statuses']} |")
     lag = result["lag"]
     if lag:
         lines.append(f"\nread-model lag at {lag['statuses_per_s']} statuses/s ({lag['versions_matched']} versions): "
