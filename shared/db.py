@@ -23,8 +23,11 @@ from .settings import DatabaseSettings
 def _yoyo_uri(db: DatabaseSettings, schema: str) -> str:
     # Quoted: a password with '@', '/' or ':' must not break the URI (yoyo unquotes it).
     password = quote(db.password.get_secret_value(), safe="")
-    return (f"postgresql+psycopg://{quote(db.user, safe='')}:{password}@{db.host}:{db.port}/{db.name}"
-            f"?schema={schema}")
+    # A host that is a directory is the server's Unix socket (as for libpq and asyncpg); yoyo does not
+    # unquote a host, but hands query arguments to psycopg as they are.
+    host, socket = ("", f"&host={quote(db.host, safe='')}") if db.host.startswith("/") else (db.host, "")
+    return (f"postgresql+psycopg://{quote(db.user, safe='')}:{password}@{host}:{db.port}/{db.name}"
+            f"?schema={schema}{socket}")
 
 
 def migrate(db: DatabaseSettings, schema: str, migrations: Path) -> list[str]:

@@ -72,7 +72,8 @@ class DatabaseSettings(_Settings):
 
     model_config = _config("BILLING_DB_")
 
-    host: str = Field("127.0.0.1", description="Server host.")
+    host: str = Field("127.0.0.1", description="Server host, or the directory of its Unix socket (a path "
+                      "starting with /: no TCP on the way, which costs less CPU per query on the same machine).")
     port: int = Field(55432, description="Server port (the local stack's default).")
     name: str = Field("billing", description="Database; each service owns one schema in it.")
     user: str = Field("billing", description="Role the service logs in as.")

@@ -47,6 +47,17 @@ class Reads:
             f"SELECT coalesce(sum(amount), 0) FROM usage_days WHERE {column} = $1 AND day BETWEEN $2 AND $3 "
             f"AND {self._where(args)}", *args)
 
+    async def balance_and_spend(self, owner_id: str, first: date, last: date) -> asyncpg.Record | None:
+        """A balance with its `spend` on these days, in one round trip (the forecast's two reads)."""
+        args: list[Any] = [owner_id, first, last]
+        usage = self._where(args, "u.partner_id", "u.client_id")
+        spent = ("(SELECT coalesce(sum(u.amount), 0) FROM usage_days u WHERE u.{} = b.owner_id "
+                 f"AND u.day BETWEEN $2 AND $3 AND {usage})")
+        return await self.conn.fetchrow(
+            f"""SELECT {BALANCE_COLUMNS}, CASE WHEN b.kind = 'partner' THEN {spent.format('partner_id')}
+                                               ELSE {spent.format('channel_id')} END AS spent
+                FROM balances b WHERE b.owner_id = $1 AND {self._where(args, 'b.partner_id', 'b.client_id')}""", *args)
+
     async def last_usage_day(self, balance: asyncpg.Record) -> date | None:
         column = "partner_id" if balance["kind"] == "partner" else "channel_id"
         args: list[Any] = [balance["owner_id"]]

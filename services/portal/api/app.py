@@ -7,11 +7,13 @@ how far behind the platform it may be.
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends
 
 from ..domain.principals import Principal
 from . import balances, errors, invoices, usage
+from .answers import when
 from .context import Context, authenticated
+from .hot import PortalApi
 from .models import Error
 from .models import Me
 
@@ -36,17 +38,15 @@ class AsOfHeader:
 
         async def with_header(message) -> None:
             if message["type"] == "http.response.start":
-                at = self.as_of()
-                value = at.isoformat().replace("+00:00", "Z") if at else ""
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-read-model-as-of", value.encode())]}
+                value = (when(self.as_of()) or "").encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"x-read-model-as-of", value)]}
             await send(message)
 
         await self.app(scope, receive, with_header)
 
 
-def create_api(ctx: Context, pages: bool = True) -> FastAPI:
-    app = FastAPI(title="Billing portal API", version="1.0.0", description=DESCRIPTION,
+def create_api(ctx: Context, pages: bool = True) -> PortalApi:
+    app = PortalApi(title="Billing portal API", version="1.0.0", description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/v1/openapi.json",
                   responses={400: {"model": Error, "description": "Bad input, with a specific code."},
                              401: {"model": Error, "description": "Missing, unknown or revoked API key."},

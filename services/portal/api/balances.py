@@ -14,13 +14,15 @@ from ..adapters import writes
 from ..domain.cursors import DEFAULT_LIMIT, MAX_LIMIT, MIN_LIMIT, encode_cursor
 from ..domain.forecast import forecast, window
 from ..domain.principals import Principal
+from . import answers
 from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
 from .models import Balance, Error, BalanceList, Forecast, TopupRequestIn, TopupRequestOut
 
 router = APIRouter(prefix="/v1/balances", tags=["balances"])
 Limit = Annotated[int, Query(ge=MIN_LIMIT, le=MAX_LIMIT, description="Items per page, 1 to 100.")]
-Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")]
+CURSOR_MAX = 512
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX, description="`next_cursor` of the previous page.")]
 _REQUESTS = uuid.UUID("5d0b8e1c-2a53-4d36-9f0e-4c1f2f4b7a10")
 MAX_TOPUP = Decimal("1000000")
 
@@ -29,49 +31,57 @@ def account_of(row: asyncpg.Record) -> Account:
     return Account(partner_id=row["owner_id"]) if row["kind"] == "partner" else Account(channel_id=row["owner_id"])
 
 
-def balance_of(row: asyncpg.Record) -> Balance:
-    return Balance(owner=account_of(row), currency=row["currency"], amount=plain(row["amount"]),
-                   state="active" if row["amount"] > 0 else "depleted", updated_at=row["updated_at"],
-                   partner_id=row["partner_id"], client_id=row["client_id"], billing_model=row["billing_model"])
+def json_answer(body: bytes) -> Response:
+    # Returned as it is: FastAPI neither validates nor re-serialises a Response (the route's
+    # response_model still documents it).
+    return Response(body, media_type="application/json")
 
 
-@router.get("", response_model=BalanceList, summary="Every balance the key may see")
-async def list_balances(ctx: Annotated[Context, Depends(context)],
-                        principal: Annotated[Principal, Depends(authenticated)],
-                        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> BalanceList:
+async def balances_page(ctx: Context, principal: Principal, limit: int, cursor: str | None) -> bytes:
     start = after("balances", cursor, 1)
     async with ctx.session(principal) as reads:
         rows = await reads.balances(start[0] if start else None, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return BalanceList(data=[balance_of(r) for r in rows], as_of=ctx.as_of.value,
-                       next_cursor=encode_cursor("balances", [rows[-1]["owner_id"]]) if more else None)
+    return answers.page([answers.balance(r) for r in rows],
+                        encode_cursor("balances", [rows[-1]["owner_id"]]) if more else None, ctx.as_of.value)
 
 
-@router.get("/{owner_id}", response_model=Balance, summary="One balance: a partner id or a channel id")
-async def get_balance(owner_id: str, ctx: Annotated[Context, Depends(context)],
-                      principal: Annotated[Principal, Depends(authenticated)]) -> Balance:
+async def one_balance(ctx: Context, principal: Principal, owner_id: str) -> bytes:
     async with ctx.session(principal) as reads:
         row = await reads.balance(owner_id)
     if row is None:
         raise not_found("balance")
-    return balance_of(row)
+    return answers.dumps(answers.balance(row))
+
+
+async def balance_forecast(ctx: Context, principal: Principal, owner_id: str) -> bytes:
+    today = ctx.today()
+    first, last = window(today)
+    async with ctx.session(principal) as reads:
+        row = await reads.balance_and_spend(owner_id, first, last)
+    if row is None:
+        raise not_found("balance")
+    return answers.forecast(row, forecast(row["amount"], row["spent"], today), first, last, ctx.as_of.value)
+
+
+@router.get("", response_model=BalanceList, summary="Every balance the key may see")
+async def list_balances(ctx: Annotated[Context, Depends(context)],
+                        principal: Annotated[Principal, Depends(authenticated)],
+                        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    return json_answer(await balances_page(ctx, principal, limit, cursor))
+
+
+@router.get("/{owner_id}", response_model=Balance, summary="One balance: a partner id or a channel id")
+async def get_balance(owner_id: str, ctx: Annotated[Context, Depends(context)],
+                      principal: Annotated[Principal, Depends(authenticated)]) -> Response:
+    return json_answer(await one_balance(ctx, principal, owner_id))
 
 
 @router.get("/{owner_id}/forecast", response_model=Forecast, summary="When the balance runs out at its recent pace")
 async def get_forecast(owner_id: str, ctx: Annotated[Context, Depends(context)],
-                       principal: Annotated[Principal, Depends(authenticated)]) -> Forecast:
-    today = ctx.today()
-    first, last = window(today)
-    async with ctx.session(principal) as reads:
-        row = await reads.balance(owner_id)
-        if row is None:
-            raise not_found("balance")
-        spent = await reads.spend(row, first, last)
-    f = forecast(row["amount"], spent, today)
-    return Forecast(owner=account_of(row), currency=row["currency"], amount=plain(row["amount"]),
-                    spend_per_day=plain(f.spend_per_day) if f.spend_per_day is not None else None,
-                    zero_on=f.zero_on, window_start=first, window_end=last, as_of=ctx.as_of.value)
+                       principal: Annotated[Principal, Depends(authenticated)]) -> Response:
+    return json_answer(await balance_forecast(ctx, principal, owner_id))
 
 
 def parse_topup_amount(text: str) -> Decimal:

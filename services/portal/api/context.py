@@ -53,11 +53,14 @@ async def context(request: Request) -> Context:
 
 async def authenticated(request: Request) -> Principal:
     """The principal of the request's `Authorization: Bearer <api key>`; 401 without a valid one."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+    return await principal_of(request.app.state.context, request.headers.get("authorization", ""))
+
+
+async def principal_of(ctx: Context, authorization: str) -> Principal:
+    scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "missing_api_key", "send Authorization: Bearer <api key>")
-    principal = await request.app.state.context.keys.principal(key.strip())
+    principal = await ctx.keys.principal(key.strip())
     if principal is None:
         raise ApiError(401, "invalid_api_key", "this API key is unknown or revoked")
     return principal

@@ -1,6 +1,5 @@
 """`/v1/invoices`: the §3.7 messages as issued, and their PDF and XML byte for byte."""
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -9,7 +8,8 @@ from shared.contracts.base import Month
 
 from ..domain.cursors import DEFAULT_LIMIT, encode_cursor
 from ..domain.principals import Principal
-from .balances import Cursor, Limit
+from . import answers
+from .balances import Cursor, Limit, json_answer
 from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
 from .models import Error, InvoiceList
@@ -21,22 +21,23 @@ _NO_DOCUMENT = {404: {"model": Error, "description": "No such invoice, or its do
                                                      "(`document_not_ready`)."}}
 
 
-@router.get("", response_model=InvoiceList, summary="Invoices, newest first")
-async def list_invoices(ctx: Annotated[Context, Depends(context)],
-                        principal: Annotated[Principal, Depends(authenticated)],
-                        period: Annotated[Month | None, Query(description="YYYY-MM")] = None,
-                        kind: Kind | None = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+async def invoices_page(ctx: Context, principal: Principal, period: str | None, kind: str | None, limit: int,
+                        cursor: str | None) -> bytes:
     start = after("invoices", cursor, 2)
     async with ctx.session(principal) as reads:
         rows = await reads.invoices(period, kind, tuple(start) if start else None, limit + 1)  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor("invoices", [rows[-1]["sort_at"], rows[-1]["invoice_id"]]) if more else None
-    as_of = ctx.as_of.value
-    # The messages exactly as issued, spliced in rather than re-serialised.
-    tail = json.dumps({"next_cursor": nxt, "as_of": as_of.isoformat().replace("+00:00", "Z") if as_of else None})
-    content = b'{"data":[' + b",".join(bytes(r["body"]) for r in rows) + b"]," + tail[1:].encode()
-    return Response(content, media_type="application/json")
+    return answers.invoices([bytes(r["body"]) for r in rows], nxt, ctx.as_of.value)
+
+
+@router.get("", response_model=InvoiceList, summary="Invoices, newest first")
+async def list_invoices(ctx: Annotated[Context, Depends(context)],
+                        principal: Annotated[Principal, Depends(authenticated)],
+                        period: Annotated[Month | None, Query(description="YYYY-MM")] = None,
+                        kind: Kind | None = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    return json_answer(await invoices_page(ctx, principal, period, kind, limit, cursor))
 
 
 @router.get("/{invoice_id}", summary="One invoice: the §3.7 message as issued",

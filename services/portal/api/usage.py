@@ -12,21 +12,20 @@ from ..adapters import writes
 from ..domain.cursors import DEFAULT_LIMIT, encode_cursor
 from ..domain.principals import Principal
 from ..domain.statement import MarkupError, Statement, UsageAtCost, parse_markup, statement, to_csv
-from .balances import Cursor, Limit
+from . import answers
+from .balances import Cursor, Limit, json_answer
 from .context import Context, after, authenticated, context
 from .errors import ApiError, not_found
-from .models import Error, MarkupIn, Markups, StatementLineOut, StatementOut, UsageList, UsageRow
+from .models import Error, MarkupIn, Markups, StatementLineOut, StatementOut, UsageList
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 MonthParam = Annotated[Month, Query(description="YYYY-MM")]
+CHANNEL_MAX = 128
 Category = Annotated[str, Query(min_length=1, max_length=64)]
 
 
-@router.get("/usage", response_model=UsageList, summary="Charged and free messages per channel, category and day")
-async def list_usage(month: MonthParam, ctx: Annotated[Context, Depends(context)],
-                     principal: Annotated[Principal, Depends(authenticated)],
-                     channel_id: Annotated[str | None, Query(max_length=128)] = None,
-                     limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> UsageList:
+async def usage_page(ctx: Context, principal: Principal, month: str, channel_id: str | None, limit: int,
+                     cursor: str | None) -> bytes:
     start = after("usage", cursor, 3)
     month = valid_month(month)
     async with ctx.session(principal) as reads:
@@ -34,12 +33,17 @@ async def list_usage(month: MonthParam, ctx: Annotated[Context, Depends(context)
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows else None
-    return UsageList(
-        data=[UsageRow(channel_id=r["channel_id"], client_id=r["client_id"], category=r["category"], day=r["day"],
-                       charged_messages=r["charged"], charged_amount=plain(r["amount"]), free_messages=r["free"],
-                       currency=r["currency"]) for r in rows],
-        next_cursor=encode_cursor("usage", [last["day"].isoformat(), last["channel_id"], last["category"]])
-        if more and last else None, as_of=ctx.as_of.value)
+    return answers.page([answers.usage_row(r) for r in rows],
+                        encode_cursor("usage", [last["day"].isoformat(), last["channel_id"], last["category"]])
+                        if more and last else None, ctx.as_of.value)
+
+
+@router.get("/usage", response_model=UsageList, summary="Charged and free messages per channel, category and day")
+async def list_usage(month: MonthParam, ctx: Annotated[Context, Depends(context)],
+                     principal: Annotated[Principal, Depends(authenticated)],
+                     channel_id: Annotated[str | None, Query(max_length=CHANNEL_MAX)] = None,
+                     limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    return json_answer(await usage_page(ctx, principal, month, channel_id, limit, cursor))
 
 
 async def _own_partner(reads, principal: Principal, partner_id: str) -> None:

@@ -2,10 +2,17 @@
 
 import hashlib
 
+import httpx
+from fastapi import FastAPI
+
+from services.portal.api.app import create_api
+from services.portal.api.context import Context
+from services.portal.api.hot import route
+from shared.settings import PortalSettings
 from shared.topics import BALANCE_MOVES, INVOICE_DOCUMENTS
 from shared.contracts import ErrorCode
 
-from .world import MONTH, PDF, document
+from .world import MONTH, NOW, PDF, document
 
 
 def first_partner(world, model="partner_paid") -> str:
@@ -127,3 +134,42 @@ async def test_a_statement_prices_the_clients_usage_with_the_partners_markup(wor
     assert [(x["channel_id"], x["messages"], x["cost"], x["markup_percent"], x["price"]) for x in s["lines"]] == [
         (ch, 3, "0.3393", "15.00", "0.39")]
     assert f"{pid},{cl},{MONTH},USD,{ch},marketing,3,0.3393,15.00,0.39" in csv
+
+
+async def test_a_forecast_paces_a_balance_by_the_usage_that_debited_it(world):
+    """A Partner-Paid partner's pace is all its channels' usage of the 7 days; a Direct-Paid channel's its own."""
+    pp, dp = first_partner(world), first_partner(world, "direct_paid")
+    dp_channel = next(iter(world.partners[dp]["clients"].values()))
+    async with world.api() as http:
+        shared = (await http.get(f"/v1/balances/{pp}/forecast", headers=world.auth(f"partner:{pp}"))).json()
+        own = (await http.get(f"/v1/balances/{dp_channel}/forecast", headers=world.auth(f"partner:{dp}"))).json()
+    # Two channels × 0.3393 on 2026-10-20 for the partner, one for the channel, in the 7 days ending 2026-10-21.
+    assert (shared["amount"], shared["spend_per_day"], shared["zero_on"]) == ("20.50", "0.096943", "2027-05-20")
+    assert (own["amount"], own["spend_per_day"], own["zero_on"]) == ("10.50", "0.048471", "2027-05-25")
+    assert (shared["window_start"], shared["window_end"]) == ("2026-10-15", "2026-10-21")
+
+
+async def test_the_hot_reads_answer_byte_for_byte_as_their_fastapi_routes(world):
+    """Answered in front of FastAPI or by its routes, a hot read has the same status, headers and body."""
+    ctx = Context(lambda: world.pool, PortalSettings(key_cache_s=0), clock=lambda: NOW)
+    await ctx.as_of.refresh()
+    app = create_api(ctx)
+
+    async def through_fastapi(scope, receive, send):
+        await FastAPI.__call__(app, scope, receive, send)
+
+    pid, dp = first_partner(world), first_partner(world, "direct_paid")
+    channel = next(iter(world.partners[dp]["clients"].values()))
+    reads = [("finance", "/v1/balances?limit=2"), (f"partner:{pid}", f"/v1/balances/{pid}"),
+             (f"partner:{dp}", f"/v1/balances/{channel}/forecast"), (f"partner:{dp}", f"/v1/usage?month={MONTH}"),
+             (f"partner:{dp}", f"/v1/usage?month={MONTH}&channel_id={channel}&limit=1"),
+             (f"partner:{pid}", f"/v1/invoices?period={MONTH}&limit=1"), ("finance", "/v1/invoices")]
+    hot = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
+    framework = httpx.AsyncClient(transport=httpx.ASGITransport(app=through_fastapi), base_url="http://portal")
+    async with hot, framework:
+        for label, path in reads:
+            where, _, query = path.partition("?")
+            assert route(where, query.encode()) is not None, path  # answered in front of FastAPI
+            a, b = await hot.get(path, headers=world.auth(label)), await framework.get(path, headers=world.auth(label))
+            assert a.status_code == b.status_code == 200, (path, a.text, b.text)
+            assert (a.headers.raw, a.content) == (b.headers.raw, b.content), path
