@@ -116,7 +116,14 @@ def _to_utc_datetime(value: Any) -> datetime:
         raise PydanticCustomError("utc_datetime_type", "Datetime must be an RFC 3339 string")
     if value.tzinfo is None or value.utcoffset() is None:
         raise PydanticCustomError("utc_datetime_naive", "Datetime must carry a timezone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        # 0001-01-01T00:00:00+01:00 is a valid RFC 3339 time whose UTC falls before year 1: refused as out of
+        # range rather than raised, which would stop the consumer instead of dead-lettering the record.
+        raise PydanticCustomError(
+            "utc_datetime", "Datetime is out of range: {error}", {"error": str(exc)}
+        ) from exc
 
 
 def _utc_to_str(value: datetime) -> str:
