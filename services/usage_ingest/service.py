@@ -141,18 +141,20 @@ async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: da
         result = await settle(store, changed.values(), accounts)
         holds = []
         for a, o in pairs:
-            ref = RecordRef(a.record.topic, a.record.partition, a.record.offset, a.record.key,
-                            o.message_id, o.channel_id)
             if o.channel_id not in accounts:
-                holds.append(Hold(ref, UNKNOWN_CHANNEL, _unknown(o.channel_id)))
+                holds.append(Hold(_ref(a, o), UNKNOWN_CHANNEL, _unknown(o.channel_id)))
             elif o.message_id in result.no_rate:
-                holds.append(Hold(ref, NO_RATE, result.no_rate[o.message_id]))
+                holds.append(Hold(_ref(a, o), NO_RATE, result.no_rate[o.message_id]))
         await store.hold(holds, now)
         if result.no_rate:
             await store.mark_no_rate(result.no_rate)
         if result.states:
             await store.release(list(result.states))
     return []
+
+
+def _ref(a: Accepted, o: Observation) -> RecordRef:
+    return RecordRef(a.record.topic, a.record.partition, a.record.offset, a.record.key, o.message_id, o.channel_id)
 
 
 def _unknown(channel_id: str) -> str:
