@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
-from shared.contracts import ContractViolation, DeadLetter, ErrorCode, decode, encode
+from shared.contracts import ContractViolation, DeadLetter, ErrorCode, encode, read
 from shared.topics import Topic
 
 from .logging import get_logger
@@ -50,7 +50,7 @@ def screen(records: Iterable[ConsumerRecord], max_bytes: int) -> tuple[list[Acce
     rejected: list[Rejected] = []
     for record in records:
         try:
-            accepted.append(Accepted(record, decode(record.topic, record.value, max_bytes)))
+            accepted.append(Accepted(record, read(record.topic, record.value, max_bytes)))
         except ContractViolation as violation:
             rejected.append(Rejected(record, violation.code, violation.message))
     return accepted, rejected

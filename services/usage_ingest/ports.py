@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.contracts import ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage, RateCard
+from shared.contracts import ChannelAdded, ChannelCancelled, ClientUpserted, LightPricedUsage, PartnerUpserted, RateCard
 
 from .domain.accounts import ChannelAccount, KnownPartner
 from .domain.charging import MessageState
@@ -73,7 +73,7 @@ class UsageStore(Protocol):
         """Add to these volume counts (created at 0); return each one's count before. The counts stay
         locked until commit, taken in one fixed order so that two instances never deadlock."""
 
-    async def emit(self, usage: Sequence[PricedUsage]) -> None:
+    async def emit(self, usage: Sequence[LightPricedUsage]) -> None:
         """Queue priced usage for the balance service (transactional outbox)."""
 
     async def count(self, tallies: Sequence[Tally]) -> None: ...

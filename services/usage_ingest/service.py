@@ -23,8 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, ErrorCode, MessageStatus,
-                              PartnerUpserted, PricedUsage, RateCard)
+from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, ErrorCode, LightMessageStatus,
+                              LightPricedUsage, MessageStatus, PartnerUpserted, RateCard)
 from shared.dead_letters import Accepted, Rejected
 
 from .domain.accounts import ChannelAccount, refusal_of_partner_change
@@ -41,7 +41,7 @@ UNKNOWN_CHANNEL = ErrorCode.UNKNOWN_CHANNEL.value
 NO_RATE = ErrorCode.NO_RATE.value
 
 
-def observation_of(message: MessageStatus, keys: ParticipantKeys) -> Observation:
+def observation_of(message: LightMessageStatus | MessageStatus, keys: ParticipantKeys) -> Observation:
     """What billing keeps of a status; the recipient's number stops here, reduced to a country (and, for a
     group participant, to the keyed hash in its unit's key)."""
     s = message.status
@@ -58,7 +58,7 @@ def observation_of(message: MessageStatus, keys: ParticipantKeys) -> Observation
 @dataclass
 class Settlement:
     states: dict[str, MessageState] = field(default_factory=dict)
-    usage: list[PricedUsage] = field(default_factory=list)
+    usage: list[LightPricedUsage] = field(default_factory=list)
     tallies: list[Tally] = field(default_factory=list)
     no_rate: dict[str, str] = field(default_factory=dict)  # message id → why no rate
 
@@ -120,7 +120,9 @@ def _settle(result: Settlement, state: MessageState, outcome: Outcome) -> None:
                                                    state.pricing, state.conversation_id, state.delivered_at,
                                                    state.failed)
     assert state.pricing is not None and state.delivered_at is not None
-    result.tallies.append(Tally(state.channel_id, state.delivered_at.strftime("%Y-%m"),
+    at = state.delivered_at
+    # Formatted by hand: strftime costs several times more, for every settled message.
+    result.tallies.append(Tally(state.channel_id, f"{at.year:04d}-{at.month:02d}",
                                 state.pricing.category, outcome is Outcome.CHARGED))
 
 
@@ -139,18 +141,20 @@ async def ingest_statuses(uow: UnitOfWork, accepted: Sequence[Accepted], now: da
         result = await settle(store, changed.values(), accounts)
         holds = []
         for a, o in pairs:
-            ref = RecordRef(a.record.topic, a.record.partition, a.record.offset, a.record.key,
-                            o.message_id, o.channel_id)
             if o.channel_id not in accounts:
-                holds.append(Hold(ref, UNKNOWN_CHANNEL, _unknown(o.channel_id)))
+                holds.append(Hold(_ref(a, o), UNKNOWN_CHANNEL, _unknown(o.channel_id)))
             elif o.message_id in result.no_rate:
-                holds.append(Hold(ref, NO_RATE, result.no_rate[o.message_id]))
+                holds.append(Hold(_ref(a, o), NO_RATE, result.no_rate[o.message_id]))
         await store.hold(holds, now)
         if result.no_rate:
             await store.mark_no_rate(result.no_rate)
         if result.states:
             await store.release(list(result.states))
     return []
+
+
+def _ref(a: Accepted, o: Observation) -> RecordRef:
+    return RecordRef(a.record.topic, a.record.partition, a.record.offset, a.record.key, o.message_id, o.channel_id)
 
 
 def _unknown(channel_id: str) -> str:

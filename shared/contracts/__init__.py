@@ -62,7 +62,10 @@ from shared.contracts.usage_priced import PricedUsage
 from shared.contracts.usage_days import UsageDay
 from shared.contracts.topup_requests import TopupRequest
 from shared.contracts.reconciliation import CheckResult, ReconciliationRan
-from shared.contracts.registry import ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode
+from shared.contracts.registry import (ADAPTERS, DEFAULT_MAX_BYTES, adapter_for, decode, describe_errors, encode,
+                                       read)
+from shared.contracts.light_status import LightMessageStatus
+from shared.contracts.light_usage import LightAccount, LightPricedUsage, LightUsageDay
 from shared.contracts.status import Conversation, ConversationOrigin, MessageStatus, Pricing, Status
 
 __all__ = [
@@ -112,6 +115,10 @@ __all__ = [
     "IsoDate",
     "License",
     "LineCode",
+    "LightAccount",
+    "LightMessageStatus",
+    "LightPricedUsage",
+    "LightUsageDay",
     "MessageStatus",
     "Month",
     "MonthClose",
@@ -147,5 +154,6 @@ __all__ = [
     "decode",
     "describe_errors",
     "encode",
+    "read",
     "unix_seconds_to_utc",
 ]

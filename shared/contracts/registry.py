@@ -4,7 +4,7 @@ Every consumer decodes through `decode`, so every service refuses the same
 messages with the same dead-letter codes and messages (CONTRACT.md §3.8).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +16,7 @@ from shared import topics
 from shared.contracts.balance_credits import BalanceCredit
 from shared.contracts.balance_events import BalanceEvent
 from shared.contracts.balance_moves import BalanceMoved
+from shared.contracts import light_status, light_usage
 from shared.contracts.base import ContractModel
 from shared.contracts.commands import Command
 from shared.contracts.directory import DirectoryEvent
@@ -32,6 +33,9 @@ from shared.contracts.usage_days import UsageDay
 from shared.contracts.usage_priced import PricedUsage
 
 DEFAULT_MAX_BYTES = 64 * 1024
+# Well below the depth at which the models' JSON parser refuses (200): more brackets than this, and the
+# model reads the record.
+_FAST_MAX_BRACKETS = 64
 _MAX_REPORTED_ERRORS = 3
 _JSON_WHITESPACE = b" \t\r\n"
 
@@ -68,6 +72,19 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
     }
 )
 
+
+
+@dataclass(frozen=True)
+class _Fast:
+    read: Callable[[bytes], Any]  # the light structure, or None when the model must decide
+    light_of: Callable[[Any], Any]  # the light structure of a model
+
+
+_FAST: Mapping[str, _Fast] = MappingProxyType({
+    topics.MESSAGE_STATUS.name: _Fast(light_status.read, light_status.light_of),
+    topics.USAGE_PRICED.name: _Fast(light_usage.read, light_usage.light_of),
+})
+
 # Topics whose records may be larger than a reader's usual limit (a whole invoice PDF): their own limit holds.
 _TOPIC_MAX_BYTES = {t.name: t.max_message_bytes for t in topics.ALL_TOPICS if t.max_message_bytes}
 
@@ -91,6 +108,37 @@ def decode(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) 
     """The model in a record value of `topic`, or ContractViolation with its dead-letter code. A topic that
     declares a larger record size (shared/topics.py) is read up to that size."""
     contract = _contract_for(topic)
+    return _validated(contract, _checked(topic, value, max_bytes))
+
+
+def read(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """What a consumer works on: `decode`'s model, or for the hot topics (statuses, priced usage) a light
+    structure read straight from bytes. One validation decides for both: a record the fast path does not
+    accept goes through the model, which refuses it with its code and message (or accepts it, and its
+    light structure is made from the model)."""
+    fast = _FAST.get(topic)
+    if fast is None:
+        return decode(topic, value, max_bytes)
+    checked = _checked(topic, value, max_bytes)
+    light = _fast_read(fast, checked)
+    return light if light is not None else fast.light_of(_validated(_contract_for(topic), checked))
+
+
+def fast_read(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The fast path of `read` alone: the light structure, None where the models decide, ContractViolation for
+    a value that is not a JSON object within the limit (tests compare it with the models)."""
+    return _fast_read(_FAST[topic], _checked(topic, value, max_bytes))
+
+
+def _fast_read(fast: _Fast, checked: bytes) -> Any:
+    # The fast parser has no nesting limit; the models' parser refuses deep nesting as malformed JSON.
+    if checked.count(b"{") + checked.count(b"[") > _FAST_MAX_BRACKETS:
+        return None
+    return fast.read(checked)
+
+
+def _checked(topic: str, value: bytes | None, max_bytes: int) -> bytes:
+    """The value, if it can be a JSON object within the size limit; else ContractViolation."""
     max_bytes = max(max_bytes, _TOPIC_MAX_BYTES.get(topic, 0))
     if value is None:
         raise ContractViolation(ErrorCode.MALFORMED_JSON, "value is null (no payload)")
@@ -104,6 +152,10 @@ def decode(topic: str, value: bytes | None, max_bytes: int = DEFAULT_MAX_BYTES) 
     # Checked here because a pydantic "Input should be an object" would read as a schema error.
     if value.lstrip(_JSON_WHITESPACE)[:1] != b"{":
         raise ContractViolation(ErrorCode.MALFORMED_JSON, "value is not a JSON object")
+    return value
+
+
+def _validated(contract: _Contract, value: bytes) -> ContractModel:
     try:
         model: ContractModel = contract.adapter.validate_json(value)
     except ValidationError as exc:
@@ -133,6 +185,11 @@ def _describe(error: ErrorDetails, tagged: bool) -> str:
     return f"{path}: {error['msg']}" if path else error["msg"]
 
 
-def encode(model: ContractModel) -> bytes:
-    """The compact JSON record value of a contract model, unknown (extra) fields included."""
+def encode(model: ContractModel | light_usage.LightPricedUsage | light_usage.LightUsageDay) -> bytes:
+    """The compact JSON record value of a contract model, unknown (extra) fields included; a light structure
+    is written with the same bytes as its model."""
+    if isinstance(model, light_usage.LightPricedUsage):
+        return light_usage.to_json(model)
+    if isinstance(model, light_usage.LightUsageDay):
+        return light_usage.usage_day_json(model)
     return model.model_dump_json(by_alias=True, exclude_none=False).encode("utf-8")

@@ -60,7 +60,29 @@ class Pricing(ContractModel):
     )
 
 
-class Status(ContractModel):
+class StatusReading:
+    """What billing derives from a status item; shared by the model and the light structure (light_status.py)."""
+
+    # No annotations here: pydantic would take them for fields. The classes give recipient_type, recipient_id,
+    # recipient_participant_id and timestamp.
+    __slots__ = ()
+
+    @property
+    def is_group(self) -> bool:
+        return self.recipient_type == "group"
+
+    @property
+    def recipient_number(self) -> str:
+        """The phone number the message reached: the participant's in a group (its market, §4.1)."""
+        return self.recipient_participant_id if self.recipient_participant_id is not None else self.recipient_id
+
+    @property
+    def timestamp_utc(self) -> datetime:
+        """`timestamp` as a UTC datetime."""
+        return unix_seconds_to_utc(self.timestamp)
+
+
+class Status(ContractModel, StatusReading):
     """Meta's status item (`entry[].changes[].value.statuses[]`)."""
 
     id: MessageId = Field(description="The wamid of the message; a message is charged at most once per id.")
@@ -99,20 +121,6 @@ class Status(ContractModel):
         if value is None and info.data.get("recipient_type") == "group":
             raise PydanticCustomError("missing", "Field required when recipient_type is group")
         return value
-
-    @property
-    def is_group(self) -> bool:
-        return self.recipient_type == "group"
-
-    @property
-    def recipient_number(self) -> str:
-        """The phone number the message reached: the participant's in a group (its market, §4.1)."""
-        return self.recipient_participant_id if self.recipient_participant_id is not None else self.recipient_id
-
-    @property
-    def timestamp_utc(self) -> datetime:
-        """`timestamp` as a UTC datetime."""
-        return unix_seconds_to_utc(self.timestamp)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # Meta adds fields over time, some of them personal, so unknown fields are left out of

@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from shared import stored_positions
-from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage,
+from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, LightPricedUsage, PartnerUpserted,
                               RateCard, encode)
 from shared.outbox import OutboxRecord, enqueue
 from shared.topics import USAGE_DAYS, USAGE_PRICED
@@ -123,7 +123,7 @@ class PostgresUsageStore:
             before[key] = r["charged"] - increments[key]
         return before
 
-    async def emit(self, usage: Sequence[PricedUsage]) -> None:
+    async def emit(self, usage: Sequence[LightPricedUsage]) -> None:
         await enqueue(self.conn, [OutboxRecord(USAGE_PRICED.name, u.balance.owner_id.encode(), encode(u))
                                   for u in usage])
 

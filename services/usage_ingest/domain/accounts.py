@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from shared.contracts import Account, ErrorCode, PartnerUpserted
+from shared.contracts import Account, ErrorCode, LightAccount, PartnerUpserted
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +22,16 @@ class ChannelAccount:
         return self.business_portfolio_id or self.client_id
 
     @property
-    def balance(self) -> Account:
+    def debited(self) -> LightAccount:
         """Partner-Paid usage debits the partner's shared balance; Direct-Paid, the channel's own."""
         if self.billing_model == "partner_paid":
-            return Account(partner_id=self.partner_id)
-        return Account(channel_id=self.channel_id)
+            return LightAccount(partner_id=self.partner_id)
+        return LightAccount(channel_id=self.channel_id)
+
+    @property
+    def balance(self) -> Account:
+        """`debited` as the contract's model."""
+        return Account(partner_id=self.debited.partner_id, channel_id=self.debited.channel_id)
 
 
 @dataclass(frozen=True, slots=True)

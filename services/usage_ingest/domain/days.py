@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.contracts import PricedUsage, UsageDay
+from shared.contracts import LightPricedUsage, LightUsageDay
 from shared.money import plain
 
 from .accounts import ChannelAccount
@@ -30,7 +30,7 @@ class DayDelta:
     amount: Decimal
 
 
-def usage_days(charged: Iterable[PricedUsage], free: Iterable[MessageState],
+def usage_days(charged: Iterable[LightPricedUsage], free: Iterable[MessageState],
                accounts: dict[str, ChannelAccount]) -> list[DayDelta]:
     """The batch's charged usage and free messages, summed per (channel, day, category)."""
     sums: dict[tuple[str, date, str], list] = {}
@@ -47,9 +47,9 @@ def usage_days(charged: Iterable[PricedUsage], free: Iterable[MessageState],
 
 
 def usage_day(account: ChannelAccount, day: date, category: str, charged: int, free: int, amount: Decimal,
-              version: int) -> UsageDay:
+              version: int) -> LightUsageDay:
     """The running totals of a (channel, day, category) after a batch, as the portal reads them."""
-    return UsageDay(usage_day_id=f"{account.channel_id}/{day.isoformat()}/{category}/{version}",
+    return LightUsageDay(usage_day_id=f"{account.channel_id}/{day.isoformat()}/{category}/{version}",
                     channel_id=account.channel_id, client_id=account.client_id, partner_id=account.partner_id,
                     billing_model=account.billing_model, currency=account.currency, day=day, category=category,
                     charged=charged, free=free, amount=plain(amount), version=version)

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from shared.contracts import PricedUsage
+from shared.contracts import LightPricedUsage
 
 from .accounts import ChannelAccount
 from .charging import MessageState
@@ -48,18 +48,20 @@ def charge_of(state: MessageState, account: ChannelAccount, q: Quote) -> Charge:
     return Charge(key, at, state.message_id)
 
 
-def price(state: MessageState, account: ChannelAccount, q: Quote, n: int) -> PricedUsage:
+def price(state: MessageState, account: ChannelAccount, q: Quote, n: int) -> LightPricedUsage:
     """The priced usage of the n-th charged message of its volume count."""
     assert state.pricing is not None and state.delivered_at is not None
     billed_at = state.delivered_at
     rate, tier_from = q.for_nth(n)
-    return PricedUsage(
-        usage_id=state.message_id, balance=account.balance, partner_id=account.partner_id,
+    # Not validated as a model: every value comes from a checked status, the directory and the rate book
+    # (tests/unit/usage_ingest validate every record their fake outbox receives).
+    return LightPricedUsage(
+        usage_id=state.message_id, balance=account.debited, partner_id=account.partner_id,
         client_id=account.client_id, channel_id=account.channel_id, billing_model=account.billing_model,
         currency=account.currency, category=state.pricing.category,
         pricing_model=state.pricing.pricing_model, conversation_id=state.conversation_id,
         country=state.country, market=q.market, ratecard_id=q.ratecard_id, rate=rate, tier_from=tier_from,
-        amount=rate, billed_at=billed_at, usage_month=billed_at.strftime("%Y-%m"),
+        amount=rate, billed_at=billed_at, usage_month=f"{billed_at.year:04d}-{billed_at.month:02d}",
     )
 
 

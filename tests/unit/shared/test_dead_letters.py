@@ -4,7 +4,7 @@ import json
 
 from aiokafka import ConsumerRecord
 
-from shared.contracts import DeadLetter, ErrorCode, MessageStatus
+from shared.contracts import DeadLetter, ErrorCode, LightMessageStatus, MonthClose
 from shared.dead_letters import MAX_DEAD_LETTER_BYTES, DeadLetterSink, envelope, screen
 from shared.metrics import ServiceMetrics
 from shared.topics import COMMANDS, MESSAGE_STATUS
@@ -32,13 +32,18 @@ def test_valid_records_are_decoded_and_invalid_ones_are_named_with_their_code_in
     assert "month" in rejected[1].reason
 
 
-def test_a_status_gets_its_contract_model_from_its_topic():
-    """The topic decides the model: a status record becomes a MessageStatus."""
+def test_a_status_gets_its_contract_structure_from_its_topic():
+    """The topic decides what is read: a status record becomes the light structure of a MessageStatus (the hot
+    path's), a month close its model."""
     status = {"channel_id": "acmeCH0001", "received_at": "2026-10-20T10:15:02Z",
               "status": {"id": "wamid.1", "status": "sent", "timestamp": "1792577700",
                          "recipient_id": "4915112345678"}}
-    [accepted], [] = screen([record(json.dumps(status).encode(), 7, MESSAGE_STATUS.name)], 65536)
-    assert isinstance(accepted.message, MessageStatus)
+    close = {"type": "month.close", "command_id": "close-2026-10", "month": "2026-10"}
+    [accepted, command], [] = screen([record(json.dumps(status).encode(), 7, MESSAGE_STATUS.name),
+                                      record(json.dumps(close).encode(), 8, COMMANDS.name)], 65536)
+    assert isinstance(accepted.message, LightMessageStatus)
+    assert (accepted.message.channel_id, accepted.message.status.id) == ("acmeCH0001", "wamid.1")
+    assert isinstance(command.message, MonthClose)
 
 
 class FakePublisher:

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 
-from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, PartnerUpserted, PricedUsage, RateCard,
-                              UsageDay)
+from shared.contracts import (ChannelAdded, ChannelCancelled, ClientUpserted, LightPricedUsage, PartnerUpserted,
+                              PricedUsage, RateCard, UsageDay, encode)
 from shared.dead_letters import Accepted
 from shared.topics import MESSAGE_STATUS, RATECARDS
 
@@ -208,9 +208,11 @@ class FakeUsageStore(FakeStore):
         self.tier_counts.update(increments)
         return before
 
-    async def emit(self, usage: Sequence[PricedUsage]) -> None:
+    async def emit(self, usage: Sequence[LightPricedUsage]) -> None:
         self._call("emit")
-        self.outbox.extend(usage)
+        # Through the wire, as balance reads it: what usage ingest builds without validation must be a record
+        # the contract's model accepts.
+        self.outbox.extend(PricedUsage.model_validate_json(encode(u)) for u in usage)
 
     async def count(self, tallies: Sequence[Tally]) -> None:
         self._call("count")
@@ -226,7 +228,8 @@ class FakeUsageStore(FakeStore):
             row[1] += d.free
             row[2] += d.amount
             row[3] += 1
-            self.day_records.append(usage_day(d.account, d.day, d.category, *row))
+            # Through the wire, as the portal reads it: the record must be one the contract's model accepts.
+            self.day_records.append(UsageDay.model_validate_json(encode(usage_day(d.account, d.day, d.category, *row))))
 
     # -- holds -------------------------------------------------------------------------------
 
