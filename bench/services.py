@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 import typer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.invoicing.documents.seller import example_env
 from deploy.stack import kafka, postgres
@@ -34,6 +35,8 @@ from tests.integration.kafka_io import publish
 from .traffic import generate
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
+# Members of each service's consumer group: one per input (services/*/handlers.py).
+INGEST_INPUTS, BALANCE_INPUTS = 3, 6
 
 
 @dataclass
@@ -111,27 +114,42 @@ class Measured:
         self.log.close()
 
 
-async def drain(service: Measured, remaining) -> tuple[float, float]:
-    """Seconds from start-up, and from the first committed progress, until `remaining()` is 0.
+async def settled(s: StackSettings, group: str, members: int) -> bool:
+    """Whether the service's consumer group has all its members (one per input) and no rebalance under way."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+        _, _, state, _, _, joined = response.groups[0][:6]
+        return state == "Stable" and len(joined) >= members
+    finally:
+        await admin.close()
+
+
+async def drain(service: Measured, remaining, joined) -> tuple[float, float, float]:
+    """Seconds from start-up, and from the moment the service has made progress with its consumer group
+    settled, until `remaining()` is 0; and the share of the work that was left at that moment.
 
     The second excludes start-up (migrations, joining the consumer group), which a long-running
-    service pays once; the CPU time is counted from the same moment.
+    service pays once; the CPU time is counted from the same moment. Each input of a service is a member
+    of its group, and each joins with a rebalance that stops the others for a while: balance reads its
+    priced usage while its five other inputs still join, so progress alone does not mean started.
     """
     started = time.perf_counter()
     while not service.ready():
         await asyncio.sleep(0.1)
     initial = await remaining()
-    progressed = None
+    progressed, counted = None, initial
     while (left := await remaining()) > 0:
-        if progressed is None and left < initial:
-            progressed = time.perf_counter()
+        if progressed is None and left < initial and await joined():
+            progressed, counted = time.perf_counter(), left
             service.cpu_start = service.cpu()
         service.sample()
         if service.proc.poll() is not None:
             raise RuntimeError(f"the service exited with {service.proc.returncode}")
         await asyncio.sleep(0.1)
     end = time.perf_counter()
-    return end - started, end - (progressed or started)
+    return end - started, end - (progressed or started), counted / initial
 
 
 async def restart_empty(s: StackSettings) -> None:
@@ -162,7 +180,8 @@ async def run(scenario: str, messages: int, hot: bool) -> Run:
                     + traffic.charged
                     - await count(s, "SELECT count(*) FROM usage_ingest.messages WHERE outcome = 'charged'"))
 
-        ingest_total, ingest_s = await drain(ingest, ingest_left)
+        ingest_total, ingest_s, ingest_share = await drain(
+            ingest, ingest_left, lambda: settled(s, "billing-usage-ingest", INGEST_INPUTS))
         ingest_cpu = ingest.cpu() - ingest.cpu_start
         ingest.stop()
 
@@ -172,14 +191,17 @@ async def run(scenario: str, messages: int, hot: bool) -> Run:
             return (await consumer_lag(s.kafka_bootstrap, {"billing-balance": [USAGE_PRICED]}) + traffic.charged
                     - await count(s, "SELECT count(*) FROM balance.ledger WHERE kind = 'usage'"))
 
-        balance_total, balance_s = await drain(balance, debits_left)
+        balance_total, balance_s, balance_share = await drain(
+            balance, debits_left, lambda: settled(s, "billing-balance", BALANCE_INPUTS))
         balance_cpu = balance.cpu() - balance.cpu_start
         balance.stop()
         n = len(traffic.statuses)
+        statuses, debits = n * ingest_share, traffic.charged * balance_share  # counted from the settled group
         return Run(scenario, messages, n, traffic.charged, round(ingest_total, 2), round(ingest_s, 2),
-                   round(n / ingest_s), round(ingest_cpu / n * 1000, 3), round(ingest.peak_rss / 2**20, 1),
-                   round(balance_total, 2), round(balance_s, 2), round(traffic.charged / balance_s),
-                   round(balance_cpu / traffic.charged * 1000, 3), round(balance.peak_rss / 2**20, 1))
+                   round(statuses / ingest_s), round(ingest_cpu / statuses * 1000, 3),
+                   round(ingest.peak_rss / 2**20, 1),
+                   round(balance_total, 2), round(balance_s, 2), round(debits / balance_s),
+                   round(balance_cpu / debits * 1000, 3), round(balance.peak_rss / 2**20, 1))
     finally:
         kafka.stop(s)
         postgres.stop(s)

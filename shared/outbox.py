@@ -21,8 +21,8 @@ from .logging import get_logger
 
 log = get_logger(__name__)
 
-# publish(topic, key, value) → a future that resolves when the broker has the record.
-Publish = Callable[[str, bytes | None, bytes], Awaitable[asyncio.Future]]
+# publish(records) → each record's metadata from the broker, once it acknowledged every one of them.
+PublishBatch = Callable[[Sequence["OutboxRecord"]], Awaitable[Sequence[object]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ async def enqueue(conn: asyncpg.Connection, records: Sequence[OutboxRecord]) -> 
 class OutboxRelay:
     """Publishes the outbox in id order, in batches, until stopped."""
 
-    def __init__(self, pool: Callable[[], asyncpg.Pool], publish: Publish, batch: int = 1000,
+    def __init__(self, pool: Callable[[], asyncpg.Pool], publish: PublishBatch, batch: int = 1000,
                  idle_s: float = 1.0,
                  on_published: Callable[[Sequence["OutboxRecord"]], None] | None = None,
                  track: Collection[str] = ()) -> None:
@@ -97,15 +97,15 @@ class OutboxRelay:
                 self._batch)
             if not rows:
                 return 0
-            futures = [await self._publish(r["topic"], r["key"], r["value"]) for r in rows]
-            published = await asyncio.gather(*futures)
+            records = [OutboxRecord(r["topic"], r["key"], r["value"]) for r in rows]
+            published = await self._publish(records)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
             if self._track:
                 await published_positions.advance(conn, published_positions.reach(published, self._track))
         self.published += len(rows)
         if self._on_published is not None:
             try:
-                self._on_published([OutboxRecord(r["topic"], r["key"], r["value"]) for r in rows])
+                self._on_published(records)
             except Exception:  # observing must never stop publishing
                 log.exception("observing published records failed")
         return len(rows)

@@ -29,6 +29,7 @@ from .lag import LagMonitor
 from .logging import configure_logging, get_logger
 from .metrics import ServiceMetrics
 from .outbox import OutboxRelay
+from .outbox_publisher import OutboxPublisher, producer_of
 from .positions import KafkaPositions
 from .published import Published
 from .rebalance import StoredPositionsListener, check_stored
@@ -133,23 +134,19 @@ class Runtime:
 
     def outbox(self, topics: Sequence[tuple[Topic, type, str]], track: Sequence[Topic] = ()) -> OutboxRelay:
         """Declare a publisher per topic the outbox feeds (so the AsyncAPI document shows them) and
-        relay the outbox to them in the background; returns the relay for handlers to drain. On the
+        relay the outbox to those topics in the background (through the producer itself,
+        `shared/outbox_publisher.py`); returns the relay for handlers to drain. On the
         topics of `track` the relay records how far its publications reach (the schema needs the
         `published_positions` table)."""
-        publishers = {t.name: self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema,
-                                                    description=description)
-                      for t, schema, description in topics}
-        tracked = {t.name for t in track}
-        origin: dict[str, str] = {}
-
-        async def publish(topic: str, key: bytes | None, value: bytes) -> asyncio.Future:
-            headers = {published_positions.ORIGIN_HEADER: origin["id"]} if topic in tracked else None
-            return await publishers[topic].publish(value, key=key, headers=headers, no_confirm=True)
+        for t, schema, description in topics:
+            self.broker.publisher(t.name, title=f"{t.name}:publish", schema=schema, description=description)
+        publish = OutboxPublisher(lambda: producer_of(self.broker), self.metrics.registry, f"billing-{self.name}",
+                                  frozenset(t.name for t in track))
 
         async def load_origin() -> None:
-            origin["id"] = await published_positions.origin(self.pool)
+            publish.origin = await published_positions.origin(self.pool)
 
-        if tracked:
+        if track:
             self.before_consuming(load_origin)  # before the relay runs (it starts after start-up)
 
         published = Published(self.metrics, self.log, self.settings.log_usage)

@@ -49,6 +49,13 @@ def test_a_months_start_is_midnight_utc_of_its_first_day_and_month_of_reads_it_b
     assert month_of(day("2026-01-31T23:59:59")) == "2026-01"
 
 
+def test_month_of_reads_a_time_with_an_offset_in_utc():
+    """00:30 on 1 March at +01:00 is still February in UTC; 23:30 on 28 February at -01:00 is March."""
+    from datetime import timedelta, timezone
+    assert month_of(datetime(2026, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))) == "2026-02"
+    assert month_of(datetime(2026, 2, 28, 23, 30, tzinfo=timezone(timedelta(hours=-1)))) == "2026-03"
+
+
 # (start, price) → (amount, active days, days of the month): the 1st, the 15th and the last day of a
 # 28-, 30-, 31- and 29-day month, for every license and plan.
 PRORATIONS = [

@@ -134,8 +134,6 @@ def test_records_of_other_topics_are_ignored():
 
 async def test_the_relay_hands_what_it_published_to_its_observer_after_the_commit():
     """on_published sees the records once the broker acknowledged them and their rows are deleted."""
-    import asyncio
-
     calls: list[str] = []
     rows = [{"id": 1, "topic": "t", "key": b"k", "value": b"{}"}]
 
@@ -156,10 +154,8 @@ async def test_the_relay_hands_what_it_published_to_its_observer_after_the_commi
         async def acquire(self):
             yield Conn()
 
-    async def publish(topic, key, value):
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
+    async def publish(records):
+        return [None for _ in records]
 
     seen: list[list[OutboxRecord]] = []
     relay = OutboxRelay(lambda: Pool(), publish,
