@@ -28,7 +28,7 @@ from faststream.kafka.annotations import KafkaMessage
 from shared.topics import Topic
 
 from .dead_letters import Accepted, DeadLetterSink, Rejected, screen
-from .kafka import BUSY_CONSUMER_OPTIONS, CONSUMER_OPTIONS
+from .kafka import CONSUMER_OPTIONS
 from .logging import get_logger
 from .metrics import ServiceMetrics
 from .rebalance import StoredPositionsListener
@@ -94,7 +94,6 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
     topic, process = spec.topic, spec.process
     max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
     topic_label = (metrics.service, topic.name)
-    options = BUSY_CONSUMER_OPTIONS if any(t.busy for t in (topic, *spec.extra_topics)) else CONSUMER_OPTIONS
 
     async def consume(message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
@@ -130,7 +129,7 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
         topic.name, *(t.name for t in spec.extra_topics), group_id=group_id, batch=True,
         ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest", max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
-        max_poll_interval_ms=600_000, listener=listener, **options,  # type: ignore[arg-type]
+        max_poll_interval_ms=600_000, listener=listener, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
         title=None if spec.extra_topics else f"{topic.name}:consume", description=spec.description,
     )
     if listener is not None:

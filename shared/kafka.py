@@ -29,13 +29,6 @@ PRODUCER_OPTIONS: dict[str, object] = {"acks": "all", "enable_idempotence": True
 # that completes once every member has heard of it on a heartbeat: every second rather than aiokafka's
 # three, a service has all its inputs assigned within a few seconds of starting.
 CONSUMER_OPTIONS: dict[str, object] = {"heartbeat_interval_ms": 1000}
-# aiokafka leaves a partition whose fetched records are still being read out of its next fetch; the
-# fetch for the others goes on without it, and the broker holds that one up to fetch_max_wait_ms
-# (500 by default) while they have nothing new. Once the partition is read, its own fetch waits for
-# that one to come back. One hot partition (every debit of one balance) stalled up to half a second
-# per megabyte fetched, about a third of its time (docs/benchmarks.md). The busy streams are fetched
-# with a short wait; the quiet topics keep the default, which costs nothing when idle.
-BUSY_CONSUMER_OPTIONS: dict[str, object] = {**CONSUMER_OPTIONS, "fetch_max_wait_ms": 50}
 
 _SASL = {"SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512, "PLAIN": SASLPlaintext}
 
