@@ -1,7 +1,8 @@
 """Which contract each topic carries, and the one way to read and write its values.
 
-Every consumer decodes through `decode`, so every service refuses the same
-messages with the same dead-letter codes and messages (CONTRACT.md §3.8).
+Every consumer reads through `read` (the models of `decode`, or light
+structures for the hot topics that the models back), so every service refuses
+the same messages with the same dead-letter codes and messages (CONTRACT.md §3.8).
 """
 
 from collections.abc import Callable, Mapping
@@ -13,10 +14,10 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from shared import topics
+from shared.contracts import light_status, light_usage
 from shared.contracts.balance_credits import BalanceCredit
 from shared.contracts.balance_events import BalanceEvent
 from shared.contracts.balance_moves import BalanceMoved
-from shared.contracts import light_status, light_usage
 from shared.contracts.base import ContractModel
 from shared.contracts.commands import Command
 from shared.contracts.directory import DirectoryEvent
@@ -71,7 +72,6 @@ _CONTRACTS: Mapping[str, _Contract] = MappingProxyType(
         **{t.dlq: _DEAD_LETTER for t in topics.ALL_TOPICS if t.has_dlq},
     }
 )
-
 
 
 @dataclass(frozen=True)
