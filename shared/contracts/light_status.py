@@ -6,7 +6,7 @@ msgspec type cannot state (patterns, the group rule, RFC 3339 times) are
 checked by `read` with the models' own patterns and parsers. Whatever the
 fast path does not accept is decided by the pydantic models (registry.read),
 so a record is refused, and with which dead-letter code and message, exactly
-as before; `tests/unit/contracts/test_light_contracts.py` checks that both
+as before; `tests/unit/contracts/test_light_status.py` checks that both
 paths agree.
 """
 
