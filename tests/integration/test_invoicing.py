@@ -137,7 +137,7 @@ async def test_both_billing_models_issue_exactly_the_invoices_of_the_contract(ow
     check("month_closing", p1, M, [
         line("usage", f"Usage marketing, {a}, {M}: 3 messages", "0.34", "0.1131", "3", service_month=M,
              client_id=c1, channel_id=a, category="marketing"),
-        line("usage", f"Usage utility, {b}, {M}: 1 messages", "0.05", "0.0456", service_month=M,
+        line("usage", f"Usage utility, {b}, {M}: 1 message", "0.05", "0.0456", service_month=M,
              client_id=c1, channel_id=b, category="utility"),
         line("settled_with_credit_balance", f"Settled with the credit balance, {M}", "-0.39", service_month=M),
         line("transaction_fee", f"Card transaction fee, 4 % of {unique}-pay1 (100.00)", "4.00", service_month=M),

@@ -62,7 +62,7 @@ def closing_lines(closing: BalanceClosing | None, month: str) -> list[InvoiceLin
             quantity=str(quantity), unit_price=plain(exact / quantity) if quantity else Decimal("0"),
             amount=round_line(exact), client_id=client_id, channel_id=channel_id,
             description=(f"{'Late usage' if late else 'Usage'} {category}, {channel_id}, {usage_month}: "
-                         f"{quantity} messages{tier_breakdown(parts)}")))
+                         f"{quantity} {'message' if quantity == 1 else 'messages'}{tier_breakdown(parts)}")))
     if lines:
         used = sum((line.amount for line in lines), Decimal("0.00"))
         lines.append(InvoiceLine(code="settled_with_credit_balance", quantity="1", unit_price=-used,

@@ -124,7 +124,7 @@ async def test_without_lines_every_line_is_credited_in_full_but_the_settlement_l
     assert notes(acme) == [credit_note("cred-all", "CN-2026-000001", closing, ACME_R, [
         ln("usage", "Usage marketing, acmeCH0001, 2026-03: 3 messages", "0.34", service_month="2026-03",
            client_id="bobCL", channel_id="acmeCH0001", category="marketing"),
-        ln("usage", "Usage utility, acmeCH0002, 2026-03: 1 messages", "0.05", service_month="2026-03",
+        ln("usage", "Usage utility, acmeCH0002, 2026-03: 1 message", "0.05", service_month="2026-03",
            client_id="aliceCL", channel_id="acmeCH0002", category="utility"),
         ln("transaction_fee", "Card transaction fee, 4 % of pay_1 (100.00)", "4.00", service_month="2026-03"),
     ], "4.39", std("0.76"), "5.15", reason="month billed in error")]

@@ -359,7 +359,7 @@ async def test_closing_a_month_issues_the_partner_paid_month_closing_with_usage_
         ("month_closing", "acmePA", "2026-03"), "INV-2026-000002", ACME_R, "2026-03", CLOSE_MARCH_AT, [
             ln("usage", "Usage marketing, acmeCH0001, 2026-03: 3 messages", "0.34", "0.1131", "3",
                service_month="2026-03", client_id="bobCL", channel_id="acmeCH0001", category="marketing"),
-            ln("usage", "Usage utility, acmeCH0002, 2026-03: 1 messages", "0.05", "0.0456",
+            ln("usage", "Usage utility, acmeCH0002, 2026-03: 1 message", "0.05", "0.0456",
                service_month="2026-03", client_id="aliceCL", channel_id="acmeCH0002", category="utility"),
             ln("settled_with_credit_balance", "Settled with the credit balance, 2026-03", "-0.39",
                service_month="2026-03"),
@@ -393,7 +393,7 @@ async def test_the_next_close_bills_the_month_after_and_late_usage_and_never_a_m
             ], "624.00", std("118.56"), "742.56"),
         ("month_closing", "acmePA"): expected(
             ("month_closing", "acmePA", "2026-04"), "INV-2026-000004", ACME_R, "2026-04", CLOSE_APRIL_AT, [
-                ln("usage", "Usage marketing, acmeCH0001, 2026-04: 1 messages", "0.11", "0.1131",
+                ln("usage", "Usage marketing, acmeCH0001, 2026-04: 1 message", "0.11", "0.1131",
                    service_month="2026-04", client_id="bobCL", channel_id="acmeCH0001", category="marketing"),
                 ln("late_usage", "Late usage marketing, acmeCH0001, 2026-03: 2 messages", "0.23", "0.1131", "2",
                    service_month="2026-03", client_id="bobCL", channel_id="acmeCH0001", category="marketing",
@@ -462,7 +462,7 @@ async def test_the_worked_example_of_the_contract():
                client_id="bobCL", channel_id="acmeCH000B"),
         ], "607.25", std("115.38"), "722.63"),
         expected(("month_closing", "acmePA", "2026-02"), "INV-2026-000004", r, "2026-02", "2026-03-01T00:00:07Z", [
-            ln("usage", "Usage marketing, acmeCH000A, 2026-02: 1 messages", "0.11", "0.1131",
+            ln("usage", "Usage marketing, acmeCH000A, 2026-02: 1 message", "0.11", "0.1131",
                service_month="2026-02", client_id="bobCL", channel_id="acmeCH000A", category="marketing"),
             ln("settled_with_credit_balance", "Settled with the credit balance, 2026-02", "-0.11",
                service_month="2026-02"),
