@@ -4,7 +4,7 @@ The outbox relay builds its batches per partition itself (`shared/outbox_publish
 the partition instead of aiokafka's `send`. Consumers rely on key → partition (every record of a
 balance in one partition, in order) and so may systems outside ours, with Java's or librdkafka's
 `murmur2_random` partitioner: the rule must be exactly the default one (aiokafka's `DefaultPartitioner`,
-which hashes as Java's `Utils.murmur2` does; `tests/unit/test_key_partitions.py` holds them equal).
+which hashes as Java's `Utils.murmur2` does; `tests/unit/shared/test_key_partitions.py` holds them equal).
 aiokafka's murmur2 is pure Python, a few microseconds a key; the keys repeat (balances, channels,
 months), so each is hashed once per partition count and remembered, in a bounded table.
 """
