@@ -21,7 +21,8 @@ from .logging import get_logger
 
 log = get_logger(__name__)
 
-# publish(records) → each record's metadata from the broker, once it acknowledged every one of them.
+# publish(records) → metadata from the broker (topic, partition, offset: at least the last record of each
+# partition; `published_positions.reach` takes the highest), once it acknowledged every one of them.
 PublishBatch = Callable[[Sequence["OutboxRecord"]], Awaitable[Sequence[object]]]
 
 
