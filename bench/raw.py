@@ -15,12 +15,15 @@ import signal
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.kafka import CONSUMER_OPTIONS, PRODUCER_OPTIONS
+from shared.kafka import PRODUCER_OPTIONS, consumer_options
+from shared.settings import KafkaSettings
 
 
 async def hop(bootstrap: str, source: str, target: str, group: str, max_records: int, timeout_ms: int) -> None:
+    # Every hop carries a stream as busy as the services' busiest: fetched as they fetch it.
+    options = consumer_options(KafkaSettings(), busy=True)
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_poll_interval_ms=600_000, **CONSUMER_OPTIONS)
+                                auto_offset_reset="earliest", max_poll_interval_ms=600_000, **options)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
     await producer.start()
     await consumer.start()

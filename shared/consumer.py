@@ -1,11 +1,15 @@
 """Batch consumption with the offset committed only after the batch's effects.
 
 FastStream's Kafka default commits before the handler runs (at most once).
-Here every input is consumed in batches with `NACK_ON_ERROR`: the consumer's
-positions are committed after the handler returns, that is after its database
-transaction and its dead letters, and an exception rewinds every partition of
-the batch to its first record. The commit covers every assigned partition,
-which is safe because a batch holds everything fetched since the last one;
+Here every input is consumed in batches and acknowledged by this frame
+(`AckPolicy.MANUAL`): the consumer's positions are committed after the
+handler's work, that is after its database transaction and its dead letters,
+and an exception rewinds every partition of the batch to its first record.
+A batch that ends while its consumer is rejoining the group is not committed
+to Kafka (`_rejoining`): its positions are stored with its effects, and the
+new assignment reads its tail again (idempotently), as after a crash. The
+commit covers every assigned partition, which is safe because a batch holds
+everything fetched since the last one;
 the database, with its UNIQUE business ids, stays the source of truth for
 what a redelivered record already did. The database also keeps the batch's
 positions, written with its effects (`shared/stored_positions.py`); every
@@ -20,7 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -28,7 +33,7 @@ from faststream.kafka.annotations import KafkaMessage
 from shared.topics import Topic
 
 from .dead_letters import Accepted, DeadLetterSink, Rejected, screen
-from .kafka import CONSUMER_OPTIONS
+from .kafka import consumer_options
 from .logging import get_logger
 from .metrics import ServiceMetrics
 from .rebalance import StoredPositionsListener
@@ -55,6 +60,28 @@ async def _headerless(records: tuple[ConsumerRecord, ...], original: Callable[..
 async def _undecoded(_: Any) -> None:
     """Leave values as bytes; `shared.dead_letters.screen` decodes them against the contract."""
     return None
+
+
+def _rejoining(consumer: AIOKafkaConsumer) -> bool:
+    """Is the consumer between leaving its assignment and receiving the next one (a rebalance)?
+
+    A commit sent then carries the old generation and reaches the coordinator after the group's
+    JoinGroup completes: it fails with ILLEGAL_GENERATION, on which aiokafka forgets its member id and
+    joins again as a new member; the old id stays in the group until its session times out (10 s),
+    and every member waits that long for the next rebalance, which the new member starts. Under a
+    steady stream (the more so with a short fetch wait: more, smaller batches) one such commit per
+    rebalance chained the stalls for a minute (docs/decisions.md, "The fetch wait")."""
+    subscription = getattr(consumer, "_subscription", None)  # aiokafka's only signal of it
+    return bool(subscription is not None and subscription.reassignment_in_progress)
+
+
+async def _rewind(message: KafkaMessage) -> None:
+    """Seek every partition of the batch back to its first record; a failure is logged, as FastStream's
+    own nack did (the stored positions and the next assignment still bring the records back)."""
+    try:
+        await message.nack()
+    except Exception:
+        log.exception("could not rewind the batch")
 
 
 async def validate_only(accepted: list[Accepted]) -> Sequence[Rejected]:
@@ -94,6 +121,7 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
     topic, process = spec.topic, spec.process
     max_bytes = spec.max_bytes or settings.kafka.max_message_bytes
     topic_label = (metrics.service, topic.name)
+    options = consumer_options(settings.kafka, busy=any(t.busy for t in (topic, *spec.extra_topics)))
 
     async def consume(message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
@@ -110,6 +138,7 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
                     await positions.save(group_id, current.next_offsets)
         except Interrupted as stop:
             log.info("batch left for the next start", topic=topic.name, reason=str(stop))
+            await _rewind(message)
             raise
         except Exception:
             metrics.batch_failures.labels(*topic_label).inc()
@@ -119,7 +148,17 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
             # A failing dependency (database restarting, broker electing) gets a
             # moment before the same records come back; NackMessage has no backoff.
             await asyncio.sleep(RETRY_BACKOFF_S)
+            await _rewind(message)
             raise
+        if _rejoining(message.consumer):  # type: ignore[arg-type]
+            log.info("batch not committed to Kafka while the group rebalances", topic=topic.name,
+                     records=len(records))
+        else:
+            try:
+                await message.ack()
+            except CommitFailedError as lost:  # the group moved on meanwhile: as above
+                log.warning("batch not committed to Kafka: the group rebalanced", topic=topic.name,
+                            records=len(records), error=str(lost.args[-1]) if lost.args else "")
         metrics.batch_size.labels(*topic_label).observe(len(records))
         metrics.batch_seconds.labels(*topic_label).observe(time.perf_counter() - started)
 
@@ -127,9 +166,9 @@ def subscribe_batches(broker: KafkaBroker, spec: Input, *, settings: ServiceSett
     # topic, which FastStream names after the function (services/asyncapi.py writes them the same way).
     subscriber = broker.subscriber(
         topic.name, *(t.name for t in spec.extra_topics), group_id=group_id, batch=True,
-        ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest", max_records=settings.batch_max_records,
+        ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest", max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms, parser=_headerless, decoder=_undecoded,
-        max_poll_interval_ms=600_000, listener=listener, **CONSUMER_OPTIONS,  # type: ignore[arg-type]
+        max_poll_interval_ms=600_000, listener=listener, **options,  # type: ignore[arg-type]
         title=None if spec.extra_topics else f"{topic.name}:consume", description=spec.description,
     )
     if listener is not None:

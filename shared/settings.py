@@ -65,6 +65,9 @@ class KafkaSettings(_Settings):
     ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS.")
     max_message_bytes: int = Field(
         64 * 1024, description="Input values larger than this go to the DLQ as too_large.")
+    busy_fetch_max_wait_ms: int = Field(
+        50, ge=0, description="How long the broker may hold a fetch of a busy stream's consumer (statuses, "
+        "priced usage: `Topic.busy`) while it has nothing new; the other topics keep aiokafka's 500 ms.")
 
 
 class DatabaseSettings(_Settings):

@@ -19,6 +19,9 @@ class Topic:
     has_dlq: bool = False
     # The topic's max.message.bytes where records may exceed the broker's default of 1 MiB.
     max_message_bytes: int | None = None
+    # A stream whose consumers' batches fill (one per status, one per charge): fetched with a short wait
+    # (shared/kafka.py consumer_options).
+    busy: bool = False
 
     @property
     def dlq(self) -> str:
@@ -28,7 +31,7 @@ class Topic:
 
 
 # Inputs from other systems: each has a .dlq twin (CONTRACT.md §3.8).
-MESSAGE_STATUS = Topic("wa.message-status.v1", 12, True, "channel_id", has_dlq=True)
+MESSAGE_STATUS = Topic("wa.message-status.v1", 12, True, "channel_id", has_dlq=True, busy=True)
 DIRECTORY = Topic("billing.directory.v1", 3, True, "partner_id", has_dlq=True)
 RATECARDS = Topic("billing.ratecards.v1", 1, True, "currency", has_dlq=True)
 PAYMENTS = Topic("billing.payments.v1", 6, True, "balance owner id", has_dlq=True)
@@ -40,7 +43,7 @@ INVOICES = Topic("billing.invoices.v1", 6, True, "recipient id")
 
 # Internal: priced usage, keyed by the balance it debits so that every debit
 # of one balance is applied by one consumer, in order.
-USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id", has_dlq=True)
+USAGE_PRICED = Topic("billing.internal.usage-priced.v1", 12, False, "balance id", has_dlq=True, busy=True)
 
 # Internal, between balance and invoicing (shared/contracts/ledger.py).
 LEDGER_ENTRIES = Topic("billing.internal.ledger-entries.v1", 6, False, "balance id", has_dlq=True)

@@ -87,3 +87,23 @@ async def test_a_failing_process_raises_so_the_batch_is_rewound_and_nothing_is_d
             await br.publish_batch(CLOSE, b"{oops", topic=COMMANDS.name)
     assert dead == []
     assert metrics.batch_failures.labels("test", COMMANDS.name)._value.get() == 1
+
+
+@pytest.mark.parametrize("rejoining", [False, True])
+async def test_a_batch_is_committed_unless_its_consumer_is_rejoining_the_group(monkeypatch, rejoining):
+    """After the process, the batch is acknowledged to Kafka, except while a rebalance is under way:
+    a commit then would fail and make the consumer join again as a new member."""
+    acks = []
+
+    async def process(accepted):
+        return ()
+
+    async def ack(message):
+        acks.append(len(message.raw_message))
+
+    monkeypatch.setattr("shared.consumer._rejoining", lambda consumer: rejoining)
+    monkeypatch.setattr("faststream.kafka.message.KafkaAckableMessage.ack", ack)
+    broker, _ = wire(process)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish_batch(CLOSE, CLOSE, topic=COMMANDS.name)
+    assert acks == ([] if rejoining else [2])
