@@ -1,5 +1,6 @@
 """The local stack explains what is wrong instead of failing obscurely."""
 
+import os
 import socket
 
 import pytest
@@ -7,6 +8,13 @@ import pytest
 from deploy.stack import kafka, postgres
 from deploy.stack.process import StackError, port_is_open
 from deploy.stack.settings import StackSettings
+
+
+@pytest.fixture(autouse=True)
+def default_stack(monkeypatch):
+    """The stack's defaults, whatever ports the shell running the tests moved its own stack to."""
+    for name in [n for n in os.environ if n.startswith("BILLING_STACK_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
