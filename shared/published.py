@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 from structlog.stdlib import BoundLogger
 
+from .contracts.light_usage import LightAccount
 from .metrics import ServiceMetrics
 from .outbox import OutboxRecord
 from .topics import (BALANCE_CREDITS, BALANCE_EVENTS, INVOICE_DOCUMENTS, INVOICES, LEDGER_CLOSED, LEDGER_ENTRIES,
@@ -45,17 +46,12 @@ from .topics import (BALANCE_CREDITS, BALANCE_EVENTS, INVOICE_DOCUMENTS, INVOICE
 IDS_PER_LINE = 100
 
 
-class _Owner(msgspec.Struct):
-    partner_id: str | None = None
-    channel_id: str | None = None
-
-
 class _Priced(msgspec.Struct):
     """What the counters and the usage lines read of a priced usage: a record per charged message, so
     it is decoded into these fields alone rather than into a whole dict (the relay's hot path)."""
 
     usage_id: str
-    balance: _Owner
+    balance: LightAccount
     billing_model: str
     currency: str
     category: str
@@ -115,7 +111,7 @@ class Published:
             self._count_usage(usage)
             if self.log_usage:
                 log_usage_lines(self.log, "usage priced", (
-                    (u.balance.partner_id or u.balance.channel_id or "?", u.usage_id, u.currency, u.amount)
+                    (u.balance.owner_id, u.usage_id, u.currency, u.amount)
                     for u in usage))
 
     def _count_usage(self, usage: Sequence[_Priced]) -> None:
