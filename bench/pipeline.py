@@ -14,7 +14,9 @@ instances of every service (one consumer group each):
    PostgreSQL, Kafka) per 1,000 statuses, peak RSS of every service.
 3. **latency**: open-loop load at fractions of that throughput: each status is published at its
    scheduled time (its Kafka timestamp), whatever the pipeline does; the latency of a charged
-   message is from its first delivery status's scheduled time to its debit's commit timestamp.
+   message is from its first delivery status's scheduled time to its debit's commit timestamp,
+   split at the relay of its priced usage into usage ingest's part and balance's (`bench/hops.py`);
+   the cores each process kind used meanwhile.
 
 Then the database size per million statuses, and the month close for 10,000 channels
 (`bench/close_month.py`, on a fresh database). `--memory-run` instead pushes 2 million statuses
@@ -51,9 +53,9 @@ from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from shared.kafka import PRODUCER_OPTIONS
 from shared.topics import DIRECTORY, MESSAGE_STATUS, RATECARDS
 
-from . import close_month
+from . import close_month, groups, hops
 from .services import RESULTS, bench_stack, env_for, restart_empty
-from .traffic import Status, bench_card, directory_of, stream
+from .traffic import Status, bench_card, directory_of, first_debits, stream
 
 PARTNERS = 40
 CHANNELS_PER_PARTNER = 50
@@ -87,8 +89,14 @@ class Proc:
         self.rss_series: list[tuple[float, int]] = []
 
     def cpu(self) -> float:
+        """CPU seconds of the process and of its children (invoicing's document workers render PDFs)."""
         t = self.ps.cpu_times()
-        return t.user + t.system
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in self.ps.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
+        return total
 
     def rss(self) -> int:
         rss = self.ps.memory_info().rss
@@ -445,18 +453,32 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
             phase = f"{run}r{i}"
             load = traffic(phase, int(rate * rate_seconds), channels, seed=100 + i)
             sent_at: dict[str, float] = {}
-            with Sampler(s, procs):
+            # Every service's backlog of the run before first (bench/groups.py).
+            waited = await groups.wait_caught_up(s.kafka_bootstrap, [f"billing-{name}" for name, _, _ in SERVICES])
+            relay_start = await hops.ends(s.kafka_bootstrap)
+            with Sampler(s, procs) as sampler:
+                before, started = sampler.cpu(), time.monotonic()
                 _, count, behind = await publish(p, MESSAGE_STATUS.name, load, rate, sent_at)
                 await db.wait_debits(phase, len(sent_at), 600, procs)
+                after, wall = sampler.cpu(), time.monotonic() - started
             committed = await db.commit_times(phase)
             lat = [committed[m] - t for m, t in sent_at.items()]
+            ingest, balance = hops.split(sent_at, await hops.relayed_at(s.kafka_bootstrap, relay_start,
+                                                                        f"wamid.{phase}."), committed)
             result["latency"].append({"fraction_of_throughput": fraction, "offered_statuses_per_s": round(rate),
                                       "statuses": count, "publisher_behind_max_ms": round(behind * 1000, 1),
-                                      **percentiles(lat)})
+                                      "services_caught_up_after_s": waited, **percentiles(lat), "ingest": percentiles(ingest),
+                                      "balance": percentiles(balance),
+                                      "cpu_s_per_1000": cpu_delta(before, after, count),
+                                      "cores": {k: round((after[k] - before.get(k, 0.0)) / wall, 3) for k in after}})
             log(f"x{instances}: at {round(rate)}/s: {result['latency'][-1]}")
         result["peak_rss_mb"] = {name: round(max(x.peak_rss for x in procs if x.name == name) / 2**20, 1)
                                  for name, _, _ in SERVICES}
         result["db_growth_bytes"] = await db.size() - size_before
+        # Auto-renewals of the bench's partners: each a prepayment invoice whose documents invoicing's workers
+        # render (about 0.3 CPU s each) on the same cores as the pipeline.
+        result["invoices_so_far"] = {r["kind"]: r["n"] for r in await db.conn.fetch(  # type: ignore[union-attr]
+            "SELECT kind, count(*) AS n FROM invoicing.invoices GROUP BY kind")}
         return result
     finally:
         await p.stop()
@@ -496,6 +518,36 @@ async def wait_directory(db: Db, channels: int, timeout_s: float = 120) -> None:
         await asyncio.sleep(0.2)
 
 
+async def prime(s: StackSettings, db: Db, channels: list[str], procs: Sequence[Proc]) -> float:
+    """What a new directory of 2,000 channels sets off, done before anything is measured: every balance's
+    first debit (and the top-up it may trigger), and the thousand prorated license invoices of the channels
+    added, whose documents (PDF/A-3 and XML, about 0.3 CPU s each) take invoicing's workers minutes
+    (`bench/close_month.py` measures documents). Returns the seconds until the debits, the invoices'
+    documents and every consumer group were through."""
+    started = time.monotonic()
+    first = first_debits(channels, "prime")
+    p = await producer(s.kafka_bootstrap)
+    try:
+        await publish(p, MESSAGE_STATUS.name, first)
+    finally:
+        await p.stop()
+    await db.wait_debits("prime", sum(1 for x in first if x.charges), 600, procs)
+    everyone = [f"billing-{name}" for name, _, _ in SERVICES]
+    deadline = time.monotonic() + 1200
+    # Invoicing queues an invoice's documents in the transaction that keeps its channel.
+    while await db.val("SELECT count(*) FROM invoicing.channels") < len(channels):
+        if time.monotonic() > deadline:
+            raise TimeoutError("invoicing did not read the directory within 20 minutes")
+        await asyncio.sleep(1.0)
+    while await db.val("SELECT count(*) FROM invoicing.documents_pending"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the first invoices' documents were not made within 20 minutes")
+        await asyncio.sleep(2.0)
+    await groups.wait_caught_up(s.kafka_bootstrap, everyone)
+    log(f"primed: every balance debited, the first invoices' documents made, in {time.monotonic() - started:.0f} s")
+    return round(time.monotonic() - started, 1)
+
+
 def machine() -> dict:
     cpu = "unknown"
     with contextlib.suppress(OSError):
@@ -533,6 +585,7 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
                     try:
                         await wait_listening(probe)
                         await wait_directory(db, len(channels))
+                        out["primed_s"] = await prime(s, db, channels, probe)
                     finally:
                         for pr in probe:
                             pr.stop()
@@ -652,12 +705,17 @@ def table(result: dict) -> str:
             f"{cpu.get('kafka', 0):.3f} | "
             f"{rss['usage-ingest']} / {rss['balance']} / {rss['invoicing']} / {rss.get('portal', '-')} |")
     lines += ["", "| instances | offered (statuses/s) | share of throughput | debits | p50 ms | p95 ms | "
-                  "p99 ms | max ms |", "|---|---|---|---|---|---|---|---|"]
+                  "p99 ms | max ms | p50 / p99 ms: ingest part, balance part | cores used: ingest / balance / "
+                  "invoicing / portal / PostgreSQL / Kafka |", "|---|---|---|---|---|---|---|---|---|---|"]
     for c in result["configs"]:
         for x in c["pipeline"]["latency"]:
+            i, b, cores = x.get("ingest", {}), x.get("balance", {}), x.get("cores", {})
             lines.append(f"| {c['instances']} | {x['offered_statuses_per_s']:,} | "
                          f"{x['fraction_of_throughput'] * 100:.0f} % | {x.get('samples', 0):,} | "
-                         f"{x.get('p50_ms')} | {x.get('p95_ms')} | {x.get('p99_ms')} | {x.get('max_ms')} |")
+                         f"{x.get('p50_ms')} | {x.get('p95_ms')} | {x.get('p99_ms')} | {x.get('max_ms')} | "
+                         f"{i.get('p50_ms')} / {i.get('p99_ms')}, {b.get('p50_ms')} / {b.get('p99_ms')} | "
+                         + " / ".join(f"{cores.get(k, 0):.2f}" for k in ("usage-ingest", "balance", "invoicing",
+                                                                          "portal", "postgres", "kafka")) + " |")
     return "\n".join(lines)
 
 

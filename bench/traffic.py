@@ -164,3 +164,15 @@ def stream(messages: int, channels: list[str], channels_per_partner: int, run: s
             yield heapq.heappop(pending)[2]
     while pending:
         yield heapq.heappop(pending)[2]
+
+
+def first_debits(channels: list[str], run: str) -> list[Status]:
+    """One charged message on every channel: each balance's first debit (and a top-up where it takes the balance
+    below its partner's auto-renewal threshold), sent before the benchmark measures anything."""
+    out = []
+    for n, ch in enumerate(channels):
+        mid = f"wamid.{run}.{n}"
+        at = "2026-10-01T10:00:00Z"
+        out.append(Status(ch.encode(), json.dumps(status(mid, ch, "sent", at, NUMBERS[0], pricing())).encode()))
+        out.append(Status(ch.encode(), json.dumps(status(mid, ch, "delivered", at, NUMBERS[0])).encode(), mid))
+    return out

@@ -4,7 +4,8 @@ import json
 from collections import Counter
 
 from bench.pipeline import percentiles, rss_summary
-from bench.traffic import directory_of, stream
+from bench.hops import split
+from bench.traffic import directory_of, first_debits, stream
 from shared.contracts import decode
 from shared.topics import DIRECTORY, MESSAGE_STATUS
 
@@ -62,3 +63,25 @@ def test_percentiles_and_the_rss_summary():
     samples = [{"debits": d, "svc": 100.0 + d / 100} for d in range(0, 1001, 100)]
     summary = rss_summary(samples, 1000, ["svc"])["svc"]
     assert summary["10%"] == 101.0 and summary["100%"] == 110.0 and summary["peak"] == 110.0
+
+
+def test_the_first_debits_charge_every_channel_once_with_valid_statuses():
+    """Before measuring, every balance gets its first debit: one charged message per channel."""
+    _, channels = directory_of(3, 4)
+    first = first_debits(channels, "prime")
+    for s in first:
+        decode(MESSAGE_STATUS.name, s.value)
+    charged = [s.charges for s in first if s.charges]
+    assert len(charged) == len(set(charged)) == len(channels)
+    assert {json.loads(s.value)["channel_id"] for s in first} == set(channels)
+
+
+def test_the_latency_splits_at_the_relay_of_the_priced_usage():
+    """Ingest's part runs from publication to the relay, balance's from the relay to the debit; a message
+    seen at one end only is left out of both."""
+    sent = {"a": 10.0, "b": 11.0, "c": 12.0}
+    relayed = {"a": 10.3, "b": 11.1}
+    committed = {"a": 10.35, "b": 11.5, "c": 12.2}
+    ingest, balance = split(sent, relayed, committed)
+    assert [round(x, 3) for x in ingest] == [0.3, 0.1]
+    assert [round(x, 3) for x in balance] == [0.05, 0.4]

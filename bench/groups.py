@@ -1,0 +1,47 @@
+"""Waiting for every service's consumer group to have caught up with its topics.
+
+A latency phase that starts while a service still drains the throughput run's backlog (invoicing
+reading a ledger entry per debit, the portal its feeds) measures that service's catching up on the
+same two cores, not the pipeline at the offered load.
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+async def lag(bootstrap: str, groups: Sequence[str]) -> dict[str, int]:
+    """Records each group has still to commit, over every partition it has committed on (a partition a
+    group never committed on holds nothing it has read yet: not counted)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        out = {}
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            ends = await consumer.end_offsets(list(committed)) if committed else {}
+            out[group] = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
+        return out
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_caught_up(bootstrap: str, groups: Sequence[str], timeout_s: float = 300) -> float:
+    """Wait until no group lags; returns the seconds it took (the timeout's, if they did not catch up)."""
+    started = time.monotonic()
+    first = True
+    while time.monotonic() - started < timeout_s:
+        behind = await lag(bootstrap, groups)
+        if not any(behind.values()):
+            break
+        if first:
+            print(f"waiting for the services to catch up: {behind}", flush=True)
+            first = False
+        await asyncio.sleep(1.0)
+    return round(time.monotonic() - started, 1)
