@@ -14,7 +14,9 @@ import signal
 
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError
 
+from shared.consumer import _rejoining
 from shared.kafka import PRODUCER_OPTIONS, consumer_options
 from shared.settings import KafkaSettings
 
@@ -39,7 +41,11 @@ async def hop(bootstrap: str, source: str, target: str, group: str, max_records:
             futures = [await producer.send(target, value=r.value, key=r.key)
                        for records in batch.values() for r in records]
             await asyncio.gather(*futures)
-            await consumer.commit()
+            # The services' discipline (shared/consumer.py): no commit while the group rebalances (the hops of
+            # two instances join one after the other), and a commit the group refuses anyway is not fatal.
+            if not _rejoining(consumer):
+                with contextlib.suppress(CommitFailedError):
+                    await consumer.commit()
     finally:
         await consumer.stop()
         await producer.stop()
