@@ -467,16 +467,16 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
                                                                         f"wamid.{phase}."), committed)
             result["latency"].append({"fraction_of_throughput": fraction, "offered_statuses_per_s": round(rate),
                                       "statuses": count, "publisher_behind_max_ms": round(behind * 1000, 1),
-                                      "services_caught_up_after_s": waited, **percentiles(lat), "ingest": percentiles(ingest),
-                                      "balance": percentiles(balance),
+                                      "services_caught_up_after_s": waited, **percentiles(lat),
+                                      "ingest": percentiles(ingest), "balance": percentiles(balance),
                                       "cpu_s_per_1000": cpu_delta(before, after, count),
                                       "cores": {k: round((after[k] - before.get(k, 0.0)) / wall, 3) for k in after}})
             log(f"x{instances}: at {round(rate)}/s: {result['latency'][-1]}")
         result["peak_rss_mb"] = {name: round(max(x.peak_rss for x in procs if x.name == name) / 2**20, 1)
                                  for name, _, _ in SERVICES}
         result["db_growth_bytes"] = await db.size() - size_before
-        # Auto-renewals of the bench's partners: each a prepayment invoice whose documents invoicing's workers
-        # render (about 0.3 CPU s each) on the same cores as the pipeline.
+        # What invoicing issued by then (the directory's prorated licenses, prepayments of auto-renewals): each
+        # invoice's documents take its workers about 0.3 CPU s on the same cores as the pipeline.
         result["invoices_so_far"] = {r["kind"]: r["n"] for r in await db.conn.fetch(  # type: ignore[union-attr]
             "SELECT kind, count(*) AS n FROM invoicing.invoices GROUP BY kind")}
         return result
