@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from aiokafka import ConsumerRecord
 
-from shared.contracts import (BalanceCredit, ChannelAdded, ChannelCancelled, ContractViolation, LedgerClose,
+from shared.contracts import (BalanceCredit, ChannelAdded, ChannelCancelled, ContractViolation, ErrorCode, LedgerClose,
                               LedgerClosed, LedgerEntry, PartnerUpserted, PaymentSucceeded, PricedUsage,
                               RefundSucceeded, TopupRequest, decode, encode)
 from shared.dead_letters import Accepted, Rejected
+from shared.logging import get_logger
 from shared.outbox import OutboxRecord
 from shared.topics import BALANCE_EVENTS, BALANCE_MOVES, LEDGER_CLOSED, LEDGER_ENTRIES
 
@@ -28,6 +29,8 @@ from .domain.crossings import Crossing, crossings
 from .domain.ledger import BalanceState, Entry
 from .domain.payments import refusal, topup_refusal
 from .ports import BalanceSpec, BalanceStore, HeldPayment, UnitOfWork
+
+log = get_logger(__name__)
 
 # A top-up requested and never paid does not block auto-renewal for ever.
 TOPUP_LAPSES_AFTER = timedelta(hours=24)
@@ -169,6 +172,9 @@ async def _apply_payments(store: BalanceStore, items: list[tuple[ConsumerRecord,
         done.append(record)
         why = refusal(event, state, available.get(owner, Decimal(0)), model)
         if why is not None:
+            if why[0] is ErrorCode.REFUND_EXCEEDS_BALANCE:
+                log.warning("refund exceeds the balance", balance_id=owner, amount=str(event.amount),
+                            available=str(available.get(owner)), currency=event.currency, offset=record.offset)
             refused.append(Rejected(record, *why))
             continue
         assert state is not None

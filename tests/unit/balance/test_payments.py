@@ -119,3 +119,9 @@ def test_refusals_are_judged_in_order_account_currency_amount_then_balance():
     assert code(refusal(refund("-1", currency="USD"), PARTNER, D(0), None)) == ErrorCode.CURRENCY_MISMATCH
     assert code(refusal(refund("-1"), PARTNER, D(0), None)) == ErrorCode.INVALID_AMOUNT
     assert code(refusal(refund("0.0000001"), PARTNER, D(0), None)) == ErrorCode.INVALID_AMOUNT
+
+
+def test_a_refund_refused_at_two_balances_is_the_same_dead_letter():
+    """Debits move a balance between a batch's first reading and its reading again after a rebalance: the
+    dead letter names the refund, not the balance of the moment, so its copies are the same letter."""
+    assert refusal(refund("30"), PARTNER, D("20"), None) == refusal(refund("30"), PARTNER, D("7.5"), None)
