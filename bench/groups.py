@@ -9,27 +9,25 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
+from shared.lag import lag_of
+from shared.positions import KafkaPositions
+from shared.settings import KafkaSettings
 
 
 async def lag(bootstrap: str, groups: Sequence[str]) -> dict[str, int]:
     """Records each group has still to commit, over every partition it has committed on (a partition a
-    group never committed on holds nothing it has read yet: not counted)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
+    group never committed on holds nothing it has read yet: not counted). The services' own lag gauge
+    (`shared/lag.py`) asks the same two questions."""
+    positions = KafkaPositions(KafkaSettings(bootstrap_servers=bootstrap), "bench-groups")
     try:
         out = {}
         for group in groups:
-            committed = await admin.list_consumer_group_offsets(group)
-            ends = await consumer.end_offsets(list(committed)) if committed else {}
-            out[group] = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
+            committed = await positions.committed_at(group)
+            ends = await positions.ends(list(committed)) if committed else {}
+            out[group] = sum(lag_of(ends, committed).values())
         return out
     finally:
-        await consumer.stop()
-        await admin.close()
+        await positions.close()
 
 
 async def wait_caught_up(bootstrap: str, groups: Sequence[str], timeout_s: float = 300) -> float:

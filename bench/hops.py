@@ -13,8 +13,10 @@ acknowledged it. That stamp splits the latency in two without any hook in the se
 from collections.abc import Mapping, Sequence
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
+from shared.positions import KafkaPositions
+from shared.settings import KafkaSettings
 from shared.topics import USAGE_PRICED
 
 
@@ -25,40 +27,34 @@ class _Usage(msgspec.Struct):
 _read = msgspec.json.Decoder(_Usage).decode
 
 
+def _positions(bootstrap: str) -> KafkaPositions:
+    return KafkaPositions(KafkaSettings(bootstrap_servers=bootstrap), "bench-hops")
+
+
 async def ends(bootstrap: str) -> dict[int, int]:
     """The end offset of each partition of the priced usage topic now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    positions = _positions(bootstrap)
     try:
-        parts = [TopicPartition(USAGE_PRICED.name, p) for p in range(USAGE_PRICED.partitions)]
-        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(parts)).items()}
+        return await positions.end_offsets(USAGE_PRICED.name)
     finally:
-        await consumer.stop()
+        await positions.close()
 
 
 async def relayed_at(bootstrap: str, start: Mapping[int, int], prefix: str) -> dict[str, float]:
     """When each priced usage whose usage id starts with `prefix` was relayed (epoch seconds), reading
     the topic from `start` to its end now."""
-    stop = await ends(bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    out: dict[str, float] = {}
+    positions = _positions(bootstrap)
     try:
-        parts = [TopicPartition(USAGE_PRICED.name, p) for p in stop if stop[p] > start.get(p, 0)]
-        consumer.assign(parts)
-        for tp in parts:
-            consumer.seek(tp, start.get(tp.partition, 0))
-        left = set(parts)
-        while left:
-            for tp, records in (await consumer.getmany(*left, timeout_ms=1000, max_records=10_000)).items():
-                for r in records:
-                    usage_id = _read(r.value).usage_id
-                    if usage_id.startswith(prefix):
-                        out.setdefault(usage_id, r.timestamp / 1000)  # a republished record keeps its first
-                if await consumer.position(tp) >= stop[tp.partition]:
-                    left.discard(tp)
+        stop = await positions.end_offsets(USAGE_PRICED.name)
+        records = await positions.read({TopicPartition(USAGE_PRICED.name, p): start.get(p, 0) for p in stop},
+                                       {TopicPartition(USAGE_PRICED.name, p): end for p, end in stop.items()})
     finally:
-        await consumer.stop()
+        await positions.close()
+    out: dict[str, float] = {}
+    for r in records:
+        usage_id = _read(r.value).usage_id
+        if usage_id.startswith(prefix):
+            out.setdefault(usage_id, r.timestamp / 1000)  # a republished record keeps its first
     return out
 
 
