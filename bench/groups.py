@@ -1,8 +1,8 @@
 """Waiting for every service's consumer group to have caught up with its topics.
 
-A latency phase that starts while a service still drains the throughput run's backlog (invoicing
-reading a ledger entry per debit, the portal its feeds) measures that service's catching up on the
-same two cores, not the pipeline at the offered load.
+A latency phase that starts while a service still drains the throughput run's backlog (the portal
+its feeds, invoicing the directory and payments) measures that service's catching up on the same two
+cores, not the pipeline at the offered load.
 """
 
 import asyncio

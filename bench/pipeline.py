@@ -67,6 +67,8 @@ SERVICES = (("usage-ingest", "services.usage_ingest", "BILLING_USAGE_INGEST_"),
             # moves, …) on the same cores: measured with everything on, as in production.
             ("portal", "services.portal", "BILLING_PORTAL_"))
 RAW_PARTITIONS = MESSAGE_STATUS.partitions
+# Each service's consumer group (shared/service.py names it billing-<service>).
+GROUPS = [f"billing-{name}" for name, _, _ in SERVICES]
 
 
 def log(text: str) -> None:
@@ -454,7 +456,7 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
             load = traffic(phase, int(rate * rate_seconds), channels, seed=100 + i)
             sent_at: dict[str, float] = {}
             # Every service's backlog of the run before first (bench/groups.py).
-            waited = await groups.wait_caught_up(s.kafka_bootstrap, [f"billing-{name}" for name, _, _ in SERVICES])
+            waited = await groups.wait_caught_up(s.kafka_bootstrap, GROUPS)
             relay_start = await hops.ends(s.kafka_bootstrap)
             with Sampler(s, procs) as sampler:
                 before, started = sampler.cpu(), time.monotonic()
@@ -532,7 +534,6 @@ async def prime(s: StackSettings, db: Db, channels: list[str], procs: Sequence[P
     finally:
         await p.stop()
     await db.wait_debits("prime", sum(1 for x in first if x.charges), 600, procs)
-    everyone = [f"billing-{name}" for name, _, _ in SERVICES]
     deadline = time.monotonic() + 1200
     # Invoicing queues an invoice's documents in the transaction that keeps its channel.
     while await db.val("SELECT count(*) FROM invoicing.channels") < len(channels):
@@ -543,7 +544,7 @@ async def prime(s: StackSettings, db: Db, channels: list[str], procs: Sequence[P
         if time.monotonic() > deadline:
             raise TimeoutError("the first invoices' documents were not made within 20 minutes")
         await asyncio.sleep(2.0)
-    await groups.wait_caught_up(s.kafka_bootstrap, everyone)
+    await groups.wait_caught_up(s.kafka_bootstrap, GROUPS)
     log(f"primed: every balance debited, the first invoices' documents made, in {time.monotonic() - started:.0f} s")
     return round(time.monotonic() - started, 1)
 
