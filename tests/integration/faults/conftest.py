@@ -82,32 +82,40 @@ async def faulty(fault_stack: FaultStack, unique: str):
 
 @dataclass(frozen=True)
 class RestoreStack:
-    """A PostgreSQL server of its own, archiving its WAL, next to the fault stack's broker: the restore cases
-    destroy it and bring it back from its backups."""
+    """A PostgreSQL server of its own, archiving its WAL, and a broker of its own: the restore cases destroy the
+    server and bring it back from its backups. On the fault stack's broker a fresh database would replay every
+    month the suite's earlier cases closed there, with their invoices' documents (minutes, before a case
+    begins); on its own broker it replays only the restore cases' months."""
 
     settings: StackSettings
     endpoints: Endpoints
 
 
 def restore_stack_settings() -> StackSettings:
-    env, fault = os.environ.get, fault_stack_settings()
+    env = os.environ.get
     return StackSettings(dir=env("BILLING_FAULT_RESTORE_STACK_DIR", PROJECT_ROOT / ".stack" / "faults-restore"),
-                         kafka_port=fault.kafka_port, kafka_controller_port=fault.kafka_controller_port,
+                         kafka_port=int(env("BILLING_FAULT_RESTORE_KAFKA_PORT", 19296)),
+                         kafka_controller_port=int(env("BILLING_FAULT_RESTORE_KAFKA_CONTROLLER_PORT", 19297)),
                          pg_port=int(env("BILLING_FAULT_RESTORE_PG_PORT", 55450)), pg_archive_timeout_s=5)
 
 
 @pytest.fixture(scope="session")
-def restore_stack(fault_stack: FaultStack) -> Iterator[RestoreStack]:
+def restore_stack() -> Iterator[RestoreStack]:
     s = restore_stack_settings()
+    kafka.stop(s)
     postgres.stop(s)
-    for folder in {s.dir, postgres.data_dir(s).parent}:  # a fresh server: no backup, no archive from before
+    # A fresh server and broker: no backup, no archive, no record from before.
+    for folder in {s.dir, postgres.data_dir(s).parent}:
         shutil.rmtree(folder, ignore_errors=True)
     try:
+        kafka.start(s)
         postgres.start(s)
-        yield RestoreStack(s, Endpoints(fault_stack.endpoints.bootstrap, DatabaseSettings(
+        asyncio.run(ensure_topics(s.kafka_bootstrap))
+        yield RestoreStack(s, Endpoints(s.kafka_bootstrap, DatabaseSettings(
             host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user, password=s.pg_password)))
     finally:
         postgres.stop(s)
+        kafka.stop(s)
 
 
 @pytest.fixture
