@@ -67,6 +67,8 @@ SERVICES = (("usage-ingest", "services.usage_ingest", "BILLING_USAGE_INGEST_"),
             # moves, …) on the same cores: measured with everything on, as in production.
             ("portal", "services.portal", "BILLING_PORTAL_"))
 RAW_PARTITIONS = MESSAGE_STATUS.partitions
+CORE_KINDS = ("usage-ingest", "balance", "invoicing", "portal", "postgres", "kafka")
+IDLE_SECONDS = 20.0  # of no traffic, between the throughput run and the latency phases
 # Each service's consumer group (shared/service.py names it billing-<service>).
 GROUPS = [f"billing-{name}" for name, _, _ in SERVICES]
 
@@ -172,6 +174,16 @@ class Sampler:
         for p in self.procs:
             per[p.name] = per.get(p.name, 0.0) + p.cpu()
         return {**per, **server_cpu(self.s)}
+
+
+async def idle_cores(s: StackSettings, procs: Sequence[Proc], seconds: float) -> dict[str, float]:
+    """The cores each process kind uses with no traffic at all (every group caught up): the fixed cost per
+    second of polling, heartbeats and timers, which a lighter load spreads over fewer statuses."""
+    sampler = Sampler(s, procs)
+    before, started = sampler.cpu(), time.monotonic()
+    await asyncio.sleep(seconds)
+    after, wall = sampler.cpu(), time.monotonic() - started
+    return {k: round((after[k] - before.get(k, 0.0)) / wall, 3) for k in after}
 
 
 def cpu_delta(before: dict[str, float], after: dict[str, float], per: int) -> dict[str, float]:
@@ -366,11 +378,11 @@ async def raw_limit(s: StackSettings, instances: int, statuses: list[Status], wa
 
 @contextlib.contextmanager
 def profiled(procs: Sequence[Proc], instances: int):
-    """py-spy (a sampling profiler, `pip install py-spy`) on the first usage ingest and balance instance
-    while the block runs; collapsed stacks in bench/results/profile-<service>-x<instances>.txt, and
+    """py-spy (a sampling profiler, `pip install py-spy`) on the first instance of every service while the
+    block runs; collapsed stacks in bench/results/profile-<service>-x<instances>.txt, and
     the functions with the most samples printed."""
     spies = []
-    for name in ("usage-ingest", "balance"):
+    for name, _, _ in SERVICES:
         target = next((p for p in procs if p.name == name), None)
         if target is None:
             continue
@@ -450,6 +462,9 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
                             for name, _, _ in SERVICES},
             "latency": []}
         log(f"x{instances}: {round(throughput)} statuses/s end to end")
+        result["caught_up_after_s"] = await groups.wait_caught_up(s.kafka_bootstrap, GROUPS)
+        result["idle_cores"] = await idle_cores(s, procs, IDLE_SECONDS)
+        log(f"x{instances}: cores used with no traffic: {result['idle_cores']}")
         for i, fraction in enumerate(rates):
             rate = throughput * fraction
             phase = f"{run}r{i}"
@@ -715,8 +730,13 @@ def table(result: dict) -> str:
                          f"{x['fraction_of_throughput'] * 100:.0f} % | {x.get('samples', 0):,} | "
                          f"{x.get('p50_ms')} | {x.get('p95_ms')} | {x.get('p99_ms')} | {x.get('max_ms')} | "
                          f"{i.get('p50_ms')} / {i.get('p99_ms')}, {b.get('p50_ms')} / {b.get('p99_ms')} | "
-                         + " / ".join(f"{cores.get(k, 0):.2f}" for k in ("usage-ingest", "balance", "invoicing",
-                                                                          "portal", "postgres", "kafka")) + " |")
+                         + " / ".join(f"{cores.get(k, 0):.2f}" for k in CORE_KINDS) + " |")
+    lines += ["", "| instances | cores used with no traffic: ingest / balance / invoicing / portal / PostgreSQL / "
+                  "Kafka (sum) |", "|---|---|"]
+    for c in result["configs"]:
+        idle = c["pipeline"].get("idle_cores", {})
+        lines.append(f"| {c['instances']} | " + " / ".join(f"{idle.get(k, 0):.3f}" for k in CORE_KINDS)
+                     + f" ({sum(idle.get(k, 0) for k in CORE_KINDS):.2f}) |")
     return "\n".join(lines)
 
 
@@ -730,8 +750,8 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
          memory_run: bool = typer.Option(False, "--memory-run", help="Only the memory run: 2 million "
                                          "statuses (see --memory-statuses) through one instance each."),
          memory_statuses: int = typer.Option(2_000_000, help="Statuses of the memory run."),
-         profile: bool = typer.Option(False, help="Profile usage ingest and balance during the throughput "
-                                      "run with py-spy."),
+         profile: bool = typer.Option(False, help="Profile every service (its first instance) during the "
+                                      "throughput run with py-spy."),
          raw: bool = typer.Option(True, help="Measure the raw limit (off: only the pipeline, for profiling).")
          ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)

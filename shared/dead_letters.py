@@ -31,7 +31,9 @@ MAX_DEAD_LETTER_BYTES = 512 * 1024
 TRUNCATED_PAYLOAD_CHARS = MAX_DEAD_LETTER_BYTES // 8
 
 
-@dataclass(frozen=True, slots=True)
+# Not `frozen`: one is made for every record every service reads, and a frozen __init__ costs several times as
+# much; nothing changes it once made.
+@dataclass(slots=True)
 class Accepted:
     record: ConsumerRecord
     message: Any

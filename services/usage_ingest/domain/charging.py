@@ -31,7 +31,10 @@ SETTLED = frozenset({Outcome.CHARGED, Outcome.FREE, Outcome.FAILED})
 DELIVERY_EVIDENCE = frozenset({"delivered", "read", "played"})
 
 
-@dataclass(frozen=True, slots=True)
+# Value objects made for every status (PricingInfo, Observation) and every changed message (MessageState):
+# never mutated, but not `frozen`, whose __init__ sets each field through object.__setattr__ and costs
+# five times as much (docs/benchmarks.md, "Profiles of every service").
+@dataclass(slots=True)
 class PricingInfo:
     pricing_model: str
     category: str
@@ -47,7 +50,7 @@ class PricingInfo:
         return self.billable is False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Observation:
     """What one status says about its message, with the phone number already reduced to a country."""
 
@@ -60,7 +63,7 @@ class Observation:
     conversation_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageState:
     message_id: str
     channel_id: str
