@@ -195,8 +195,9 @@ def cpu_delta(before: dict[str, float], after: dict[str, float], per: int) -> di
 # Publishing
 
 
-async def producer(bootstrap: str) -> AIOKafkaProducer:
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)  # type: ignore[arg-type]
+async def producer(bootstrap: str, linger_ms: int | None = None) -> AIOKafkaProducer:
+    options = PRODUCER_OPTIONS if linger_ms is None else {**PRODUCER_OPTIONS, "linger_ms": linger_ms}
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, **options)  # type: ignore[arg-type]
     await p.start()
     return p
 
@@ -437,9 +438,11 @@ async def wait_listening(procs: Sequence[Proc], timeout_s: float = 120) -> None:
 
 async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Status], warmup: list[Status],
                    run: str, rates: Sequence[float], rate_seconds: float, channels: list[str],
-                   max_records: int, profile: bool = False) -> dict:
+                   max_records: int, profile: bool = False, latency_linger_ms: int | None = None) -> dict:
     procs = start_services(s, instances, max_records)
     p = await producer(s.kafka_bootstrap)
+    # The latency phases' open-loop publisher: its batching (linger) stands for the upstream platform's.
+    lp = await producer(s.kafka_bootstrap, latency_linger_ms)
     try:
         await wait_listening(procs)
         size_before = await db.size()
@@ -475,7 +478,7 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
             relay_start = await hops.ends(s.kafka_bootstrap)
             with Sampler(s, procs) as sampler:
                 before, started = sampler.cpu(), time.monotonic()
-                _, count, behind = await publish(p, MESSAGE_STATUS.name, load, rate, sent_at)
+                _, count, behind = await publish(lp, MESSAGE_STATUS.name, load, rate, sent_at)
                 await db.wait_debits(phase, len(sent_at), 600, procs)
                 after, wall = sampler.cpu(), time.monotonic() - started
             committed = await db.commit_times(phase)
@@ -499,6 +502,7 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
         return result
     finally:
         await p.stop()
+        await lp.stop()
         for proc in procs:
             proc.stop()
 
@@ -576,10 +580,12 @@ def machine() -> dict:
 
 
 async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], rate_seconds: float,
-              max_records: int, profile: bool = False, raw: bool = True) -> dict:
+              max_records: int, profile: bool = False, raw: bool = True,
+              latency_linger_ms: int | None = None) -> dict:
     out: dict = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                  "settings": {"statuses": statuses, "instances": list(instances), "rates": list(rates),
                               "rate_seconds": rate_seconds, "batch_max_records": max_records,
+                              "latency_publisher_linger_ms": latency_linger_ms or PRODUCER_OPTIONS["linger_ms"],
                               "partners": PARTNERS, "channels": PARTNERS * CHANNELS_PER_PARTNER},
                  "configs": []}
     s = await fresh_stack()
@@ -606,7 +612,7 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
                         for pr in probe:
                             pr.stop()
                 e2e = await pipeline(s, db, n, load, warmup, run_id, rates, rate_seconds, channels, max_records,
-                                     profile)
+                                     profile, latency_linger_ms)
                 ratio = e2e["statuses_per_s"] / raw_result["statuses_per_s"] if raw else 0.0
                 out["configs"].append({"instances": n, "raw": raw_result, "pipeline": e2e, "ratio": round(ratio, 3)})
             out["db"] = {"size_mb": round(await db.size() / 2**20, 1)}
@@ -752,7 +758,9 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
          memory_statuses: int = typer.Option(2_000_000, help="Statuses of the memory run."),
          profile: bool = typer.Option(False, help="Profile every service (its first instance) during the "
                                       "throughput run with py-spy."),
-         raw: bool = typer.Option(True, help="Measure the raw limit (off: only the pipeline, for profiling).")
+         raw: bool = typer.Option(True, help="Measure the raw limit (off: only the pipeline, for profiling)."),
+         publisher_linger_ms: int = typer.Option(None, help="linger_ms of the latency phases' publisher, which "
+                                                 "stands for the upstream platform (default: the services' 5).")
          ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     # The load generator holds hundreds of thousands of statuses: a full collection of them would
@@ -764,7 +772,8 @@ def main(statuses: int = typer.Option(100_000, help="Statuses of the throughput 
         print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
         return
     result = asyncio.run(run(statuses, [int(x) for x in instances.split(",")],
-                             [float(x) for x in rates.split(",") if x], rate_seconds, batch, profile, raw))
+                             [float(x) for x in rates.split(",") if x], rate_seconds, batch, profile, raw,
+                             publisher_linger_ms))
     if close:
         log("month close for 10,000 channels")
         # The documents of 200 of its invoices, extrapolated: all 10,150 take the better part of an hour.
