@@ -54,8 +54,8 @@ async def test_a_database_restored_to_a_moment_in_the_middle_of_a_month_close_fi
     await asyncio.to_thread(backup.backup, s)
     fm, (ingest, balance, invoicing) = await month_under_way(stack, unique, tmp_path)
     # Months close in order and each needs balance: every month before this one is closed first. This fresh
-    # database replays every month the suite's earlier cases closed on the shared broker, each with its
-    # invoices' documents (some 0.3 CPU-s each): minutes on a loaded machine, before the case itself begins.
+    # database replays every month closed before on the restore cases' broker (conftest.py), each with its
+    # invoices' documents (some 0.3 CPU-s each), before the case itself begins.
     await publish(stack.bootstrap, COMMANDS.name, [_close_command(f"before-{unique}", previous_month(fm.month))])
     await until(lambda: _no_close_pending(stack, previous_month(fm.month)), "the months before are closed",
                 timeout_s=420)
