@@ -183,6 +183,11 @@ async def idle_cores(s: StackSettings, procs: Sequence[Proc], seconds: float) ->
     before, started = sampler.cpu(), time.monotonic()
     await asyncio.sleep(seconds)
     after, wall = sampler.cpu(), time.monotonic() - started
+    return cores_used(before, after, wall)
+
+
+def cores_used(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
+    """The cores each process kind used over `wall` seconds."""
     return {k: round((after[k] - before.get(k, 0.0)) / wall, 3) for k in after}
 
 
@@ -490,7 +495,7 @@ async def pipeline(s: StackSettings, db: Db, instances: int, statuses: list[Stat
                                       "services_caught_up_after_s": waited, **percentiles(lat),
                                       "ingest": percentiles(ingest), "balance": percentiles(balance),
                                       "cpu_s_per_1000": cpu_delta(before, after, count),
-                                      "cores": {k: round((after[k] - before.get(k, 0.0)) / wall, 3) for k in after}})
+                                      "cores": cores_used(before, after, wall)})
             log(f"x{instances}: at {round(rate)}/s: {result['latency'][-1]}")
         result["peak_rss_mb"] = {name: round(max(x.peak_rss for x in procs if x.name == name) / 2**20, 1)
                                  for name, _, _ in SERVICES}
