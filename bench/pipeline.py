@@ -8,10 +8,11 @@ instances of every service (one consumer group each):
    idempotent, commit after the acknowledgements), as many processes per hop as service instances;
    statuses/s from the first publish until the last record of the last hop is written.
 2. **end-to-end throughput**: the same statuses published as fast as possible to
-   `wa.message-status.v1` while usage ingest, balance and invoicing run as separate processes;
+   `wa.message-status.v1` while usage ingest, balance, invoicing and the portal run as separate processes;
    statuses/s from the first publish until the last debit is committed (PostgreSQL's commit
    timestamp of the ledger row, `track_commit_timestamp`). CPU time of every process (services,
-   PostgreSQL, Kafka) per 1,000 statuses, peak RSS of every service.
+   PostgreSQL, Kafka) per 1,000 statuses, peak RSS of every service; then, every group caught up,
+   the cores each process kind uses with no traffic for 20 s.
 3. **latency**: open-loop load at fractions of that throughput: each status is published at its
    scheduled time (its Kafka timestamp), whatever the pipeline does; the latency of a charged
    message is from its first delivery status's scheduled time to its debit's commit timestamp,
