@@ -45,18 +45,22 @@ def test_stack_settings() -> StackSettings:
     )
 
 
+def start_local(s: StackSettings) -> Endpoints:
+    """The broker and the server of `s` started (where not running) with every topic; their endpoints."""
+    kafka.start(s)
+    postgres.start(s)
+    asyncio.run(ensure_topics(s.kafka_bootstrap))
+    return Endpoints(s.kafka_bootstrap, DatabaseSettings(
+        host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user, password=s.pg_password))
+
+
 @contextmanager
 def local_stack() -> Iterator[Endpoints]:
     s = test_stack_settings()
     started_kafka = not kafka.is_running(s)
     started_pg = not postgres.is_running(s)
     try:
-        kafka.start(s)
-        postgres.start(s)
-        asyncio.run(ensure_topics(s.kafka_bootstrap))
-        yield Endpoints(s.kafka_bootstrap, DatabaseSettings(
-            host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user,
-            password=s.pg_password))
+        yield start_local(s)
     finally:
         if started_kafka:
             kafka.stop(s)

@@ -15,10 +15,9 @@ pytest.register_assert_rewrite("tests.integration.faults.outcome", "tests.integr
 from deploy.stack import kafka, postgres
 from deploy.stack.settings import PROJECT_ROOT, StackSettings
 from deploy.stack.topics import ensure_topics
-from shared.settings import DatabaseSettings
 
 from ..conftest import database_of_its_own
-from ..stack import Endpoints
+from ..stack import Endpoints, start_local
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,11 +60,7 @@ def fault_stack() -> Iterator[FaultStack]:
     s = fault_stack_settings()
     started_kafka, started_pg = not kafka.is_running(s), not postgres.is_running(s)
     try:
-        kafka.start(s)
-        postgres.start(s)
-        asyncio.run(ensure_topics(s.kafka_bootstrap))
-        yield FaultStack(s, Endpoints(s.kafka_bootstrap, DatabaseSettings(
-            host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user, password=s.pg_password)))
+        yield FaultStack(s, start_local(s))
     finally:
         if started_kafka:
             kafka.stop(s)
@@ -108,11 +103,7 @@ def restore_stack() -> Iterator[RestoreStack]:
     for folder in {s.dir, postgres.data_dir(s).parent}:
         shutil.rmtree(folder, ignore_errors=True)
     try:
-        kafka.start(s)
-        postgres.start(s)
-        asyncio.run(ensure_topics(s.kafka_bootstrap))
-        yield RestoreStack(s, Endpoints(s.kafka_bootstrap, DatabaseSettings(
-            host="127.0.0.1", port=s.pg_port, name=s.pg_database, user=s.pg_user, password=s.pg_password)))
+        yield RestoreStack(s, start_local(s))
     finally:
         postgres.stop(s)
         kafka.stop(s)
