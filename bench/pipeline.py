@@ -591,7 +591,8 @@ async def run(statuses: int, instances: Sequence[int], rates: Sequence[float], r
     out: dict = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                  "settings": {"statuses": statuses, "instances": list(instances), "rates": list(rates),
                               "rate_seconds": rate_seconds, "batch_max_records": max_records,
-                              "latency_publisher_linger_ms": latency_linger_ms or PRODUCER_OPTIONS["linger_ms"],
+                              "latency_publisher_linger_ms": (PRODUCER_OPTIONS["linger_ms"] if latency_linger_ms is None
+                                                              else latency_linger_ms),
                               "partners": PARTNERS, "channels": PARTNERS * CHANNELS_PER_PARTNER},
                  "configs": []}
     s = await fresh_stack()

@@ -33,7 +33,7 @@ DELIVERY_EVIDENCE = frozenset({"delivered", "read", "played"})
 
 # Value objects made for every status (PricingInfo, Observation) and every changed message (MessageState):
 # never mutated, but not `frozen`, whose __init__ sets each field through object.__setattr__ and costs
-# five times as much (docs/benchmarks.md, "Profiles of every service").
+# five times as much (docs/benchmarks.md, "Latest run": the change).
 @dataclass(slots=True)
 class PricingInfo:
     pricing_model: str
